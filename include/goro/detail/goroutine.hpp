@@ -1,0 +1,114 @@
+// The goroutine control block (G) and the promise every goro coroutine shares.
+//
+// A goroutine is the frame of a goro::task whose ownership was handed to the
+// scheduler by goro::go or goro::spawn: its promise *is* the G, so starting a
+// goroutine allocates nothing beyond the task's own frame. Tasks awaited by
+// another task carry the same header unused (kind == call); that costs a few
+// words per frame and saves a second allocation per goroutine.
+//
+// Ownership of a G by state (see lib/sched/scheduler.cpp for the scheduler side):
+//   runnable  the G sits in exactly one run queue (a P's slots, a runnext slot or
+//             the global queue); whoever pops it owns it. `sched_next` is used
+//             only by the global queue and batch lists.
+//   running   the worker that resumed `leaf` owns it until the coroutine
+//             suspends. After resume() returns the worker never touches it.
+//   waiting   owned by the wait queue of the object it parked on (sema,
+//             join state, ...); the waker makes it runnable with detail::ready.
+//   dead      a detached root frees itself in its final awaiter; a joinable
+//             root is freed by whichever of the goroutine and its join_handle
+//             finishes last (see `join` below).
+#pragma once
+
+#include <goro/config.hpp>
+
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+
+namespace goro::detail {
+
+/// Where a goroutine was started: kept for panics and goroutine dumps.
+struct spawn_site {
+    const char* file = nullptr;
+    unsigned line = 0;
+
+    static constexpr spawn_site here(const char* file = __builtin_FILE(),
+                                     unsigned line = __builtin_LINE()) noexcept
+    {
+        return {file, line};
+    }
+};
+
+/// Why a goroutine is not running; names match Go's wait reasons where they exist.
+enum class wait_reason : std::uint8_t {
+    none,
+    yield,      // goro::yield or an exhausted cooperative budget
+    wait_group, // goro::wait_group::wait
+    join,       // co_await on a join_handle
+    semacquire, // the runtime semaphore under sync primitives
+};
+
+GORO_API const char* wait_reason_name(wait_reason r) noexcept;
+
+enum class g_kind : std::uint8_t {
+    call,     // an ordinary task: returns to `continuation`
+    detached, // goro::go: frees itself at the end; an escaping exception is fatal
+    joinable, // goro::spawn: result kept until the join_handle takes it
+};
+
+// Values of promise_base::join besides a parked joiner's goroutine*.
+inline constexpr std::uintptr_t join_running = 0;
+inline constexpr std::uintptr_t join_done = 1;
+inline constexpr std::uintptr_t join_detached = 2;
+
+GORO_API void* frame_alloc(std::size_t size);
+GORO_API void frame_free(void* frame, std::size_t size) noexcept;
+
+struct promise_base {
+    // --- Scheduler fields (meaningful when kind != call) ---
+    /// Intrusive link for the global run queue and batches; owned by the queue.
+    promise_base* sched_next = nullptr;
+    /// Coroutine to resume next. Written by the goroutine just before it
+    /// publishes itself to a queue; read by the worker that pops it (ordered by
+    /// the queue's release/acquire pair).
+    std::coroutine_handle<> leaf;
+    spawn_site site;
+    /// Joinable roots only: join_running, join_done, join_detached, or the
+    /// parked joiner's promise_base* (set by CAS from join_running).
+    std::atomic<std::uintptr_t> join{join_running};
+    g_kind kind = g_kind::call;
+    wait_reason reason = wait_reason::none;
+
+    // --- Call/return ---
+    /// kind == call: the coroutine awaiting this one. A root has no awaiter and
+    /// keeps its own frame here instead, so the scheduler can destroy a runnable
+    /// root at shutdown without knowing its promise type.
+    std::coroutine_handle<> continuation;
+    std::exception_ptr error;
+
+    static void* operator new(std::size_t size) { return frame_alloc(size); }
+    static void operator delete(void* frame, std::size_t size) noexcept { frame_free(frame, size); }
+};
+
+using goroutine = promise_base;
+
+/// Called by the final awaiter of a root goroutine; returns what to resume next
+/// (always the worker loop). Frees or hands over the frame as `kind` says.
+GORO_API std::coroutine_handle<> goroutine_exit(promise_base& g, std::coroutine_handle<> frame) noexcept;
+
+struct final_awaiter {
+    bool await_ready() const noexcept { return false; }
+    template <class Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) noexcept
+    {
+        promise_base& p = h.promise();
+        if (p.kind == g_kind::call)
+            return p.continuation;
+        return goroutine_exit(p, h);
+    }
+    void await_resume() const noexcept {}
+};
+
+} // namespace goro::detail

@@ -1,0 +1,34 @@
+// The scheduler entry points that header-only awaitables call. Each is out of
+// line: the current P lives in a thread_local that clang may cache across a
+// suspension (llvm#47179), so it is only ever read inside the library.
+#pragma once
+
+#include <goro/config.hpp>
+#include <goro/detail/goroutine.hpp>
+
+namespace goro::detail {
+
+/// The goroutine this worker is running, or nullptr outside any goroutine.
+GORO_API goroutine* current_g() noexcept;
+
+/// current_g(), or a goro::panic naming `what` when called outside a goroutine.
+GORO_API goroutine& require_g(const char* what);
+
+/// Hands a new root goroutine to the scheduler (the current P's runnext slot,
+/// or the global queue from a thread that is not a worker).
+GORO_API void start_goroutine(goroutine& g);
+
+/// Makes a parked goroutine runnable; its `leaf` must already be set. Callable
+/// from any thread.
+GORO_API void ready(goroutine& g) noexcept;
+
+/// Parks the running goroutine at `leaf` and queues it behind the current P's
+/// runnable goroutines (Gosched).
+GORO_API void yield_now(std::coroutine_handle<> leaf) noexcept;
+
+/// Spends one unit of the cooperative budget of the running goroutine. Returns
+/// false when the budget is exhausted: the caller must then suspend through
+/// yield_now instead of completing synchronously.
+GORO_API bool spend_budget() noexcept;
+
+} // namespace goro::detail

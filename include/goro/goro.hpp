@@ -1,0 +1,11 @@
+// The umbrella header: everything goro offers.
+#pragma once
+
+#include <goro/config.hpp>
+#include <goro/go.hpp>
+#include <goro/panic.hpp>
+#include <goro/runtime.hpp>
+#include <goro/task.hpp>
+#include <goro/version.hpp>
+#include <goro/wait_group.hpp>
+#include <goro/yield.hpp>

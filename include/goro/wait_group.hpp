@@ -1,0 +1,62 @@
+// goro::wait_group: Go's sync.WaitGroup.
+#pragma once
+
+#include <goro/config.hpp>
+#include <goro/detail/sched.hpp>
+#include <goro/detail/sema.hpp>
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+
+namespace goro {
+
+/// Waits for a collection of goroutines to finish: add(n) before starting
+/// them, done() as each finishes, `co_await wg.wait()` to wait for all.
+///
+/// State is one 64-bit word (counter in the high half, parked waiters in the
+/// low half) plus the runtime semaphore; waiting allocates nothing. add/done
+/// never suspend and may be called from any thread, inside or outside a
+/// goroutine. Not copyable or movable (goroutines point into it).
+class GORO_API wait_group {
+public:
+    wait_group() noexcept = default;
+    wait_group(const wait_group&) = delete;
+    wait_group& operator=(const wait_group&) = delete;
+
+    /// Adds `delta` (may be negative) to the counter. When it reaches zero every
+    /// waiter is woken. Throws goro::panic, leaving the counter unchanged, if it
+    /// would go negative ("goro::wait_group: negative counter") or if a positive
+    /// add starts a new round while waiters of the old one are still parked.
+    void add(int delta = 1);
+    /// add(-1).
+    void done() { add(-1); }
+    /// The current counter (a snapshot).
+    int count() const noexcept
+    {
+        return static_cast<std::int32_t>(state_.load(std::memory_order_acquire) >> 32);
+    }
+
+    struct [[nodiscard]] awaiter {
+        wait_group& wg;
+        detail::sema_waiter node;
+
+        bool await_ready() const noexcept { return wg.count() == 0 && detail::spend_budget(); }
+        bool await_suspend(std::coroutine_handle<> leaf) { return wg.park(node, leaf); }
+        void await_resume() const noexcept {}
+    };
+
+    /// `co_await wg.wait()` suspends until the counter is zero; it completes
+    /// without suspending if it already is (spending one unit of the
+    /// cooperative budget). Resumes on the worker that runs it next after the
+    /// final done(). Must be awaited inside a goroutine (else goro::panic).
+    awaiter wait() noexcept { return awaiter{*this, {}}; }
+
+private:
+    bool park(detail::sema_waiter& node, std::coroutine_handle<> leaf);
+
+    std::atomic<std::uint64_t> state_{0}; // counter << 32 | waiters
+    detail::sema sema_;
+};
+
+} // namespace goro

@@ -1,0 +1,26 @@
+// goro::yield: Go's runtime.Gosched.
+#pragma once
+
+#include <goro/config.hpp>
+#include <goro/detail/sched.hpp>
+
+#include <coroutine>
+
+namespace goro {
+
+namespace detail {
+struct [[nodiscard]] yield_awaiter {
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> leaf) const noexcept { yield_now(leaf); }
+    void await_resume() const noexcept {}
+};
+} // namespace detail
+
+/// `co_await goro::yield()` always suspends the running goroutine and queues it
+/// behind the runnable goroutines of its P; it resumes when a worker (this one,
+/// or a thief) picks it up again. Never throws. Awaited outside a goroutine
+/// (impossible from a goro::task run by goro) it ends the program with
+/// "fatal error: goro::yield: awaited outside a goroutine".
+inline detail::yield_awaiter yield() noexcept { return {}; }
+
+} // namespace goro

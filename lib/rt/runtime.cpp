@@ -1,0 +1,102 @@
+// goro::runtime, goro::run, and the end of a goroutine's life (detached exit,
+// join handshake).
+//
+// # Join handshake (promise_base::join)
+//   join_running --(goroutine ends)--> join_done        handle frees the frame
+//   join_running --(handle parks)----> <joiner G*> --(goroutine ends)--> readies
+//                                                        the joiner, which frees it
+//   join_running --(handle dropped)--> join_detached --(goroutine ends)--> frees itself
+//   join_done    --(handle dropped)--> frees the frame
+// Every transition out of join_running is an exchange or CAS with acq_rel, so
+// the side that frees the frame has seen everything the other side wrote
+// (the result, the error) and the other side never touches it again.
+
+#include "rt/fatal.hpp"
+#include "sched/procs.hpp"
+#include "sched/scheduler.hpp"
+
+#include <goro/go.hpp>
+#include <goro/runtime.hpp>
+
+namespace goro {
+
+namespace detail {
+
+std::coroutine_handle<> goroutine_exit(promise_base& g, std::coroutine_handle<> frame) noexcept
+{
+    if (scheduler* s = scheduler::active())
+        s->goroutine_finished();
+    if (g.kind == g_kind::detached) {
+        if (g.error)
+            die_unrecovered(g);
+        frame.destroy();
+        return std::noop_coroutine();
+    }
+    std::uintptr_t old = g.join.exchange(join_done, std::memory_order_acq_rel); // release: result; acquire: joiner
+    if (old == join_detached) {
+        if (g.error)
+            die_unrecovered(g);
+        frame.destroy();
+    } else if (old != join_running) {
+        ready(*reinterpret_cast<goroutine*>(old));
+    }
+    return std::noop_coroutine();
+}
+
+bool join_park(promise_base& target, std::coroutine_handle<> leaf)
+{
+    goroutine& g = require_g("co_await on a goro::join_handle");
+    g.leaf = leaf;
+    g.reason = wait_reason::join;
+    std::uintptr_t expected = join_running;
+    if (target.join.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(&g),
+                                            std::memory_order_acq_rel, std::memory_order_acquire))
+        return true; // parked; goroutine_exit readies us
+    // Already done: finish now, unless this is the budget-exhausted path.
+    if (spend_budget())
+        return false;
+    yield_now(leaf);
+    return true;
+}
+
+void join_detach(promise_base& target, std::coroutine_handle<> frame) noexcept
+{
+    std::uintptr_t old = target.join.exchange(join_detached, std::memory_order_acq_rel);
+    if (old == join_done) {
+        if (target.error)
+            die_unrecovered(target);
+        frame.destroy();
+    }
+}
+
+} // namespace detail
+
+runtime::runtime(runtime_config config) : procs_(config.procs ? config.procs : detail::default_procs()) {}
+
+runtime::~runtime() = default;
+
+unsigned runtime::procs() const noexcept { return procs_; }
+
+void runtime::run_main(task<void> main)
+{
+    auto h = detail::make_root(main, detail::g_kind::detached, detail::spawn_site::here(),
+                               "goro::runtime::run: empty main task");
+    h.promise().continuation = h; // see start_goroutine
+    detail::scheduler s(procs_);
+    s.run(h.promise()); // owns the main goroutine from here, even if it throws
+}
+
+unsigned gomaxprocs()
+{
+    if (detail::scheduler* s = detail::scheduler::active())
+        return s->procs();
+    return detail::default_procs();
+}
+
+long num_goroutine() noexcept
+{
+    detail::scheduler* s = detail::scheduler::active();
+    return s ? s->num_goroutine() : 0;
+}
+
+} // namespace goro

@@ -1,0 +1,28 @@
+// How many Ps a runtime gets when the user does not say (Go's GOMAXPROCS
+// default, including Go 1.25's cgroup awareness).
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace goro::detail {
+
+/// CPUs this thread may run on (sched_getaffinity), at least 1.
+unsigned affinity_cpus() noexcept;
+
+/// The CPU limit of the cgroup this process is in, in CPUs rounded up, or
+/// nullopt when there is no limit. `root` is the filesystem root to read
+/// /proc/self/cgroup, /proc/self/mountinfo and the cgroup files under (tests
+/// point it at a fake tree). Understands cgroup v2 (cpu.max) and v1
+/// (cpu.cfs_quota_us / cpu.cfs_period_us), and takes the tightest limit on the
+/// path from the process's cgroup up to the root.
+std::optional<unsigned> cgroup_cpu_limit(const std::string& root = "/");
+
+/// Parses a GORO_MAXPROCS value; throws std::invalid_argument naming it unless
+/// it is a positive decimal integer (at most 4096).
+unsigned parse_maxprocs(const char* value);
+
+/// GORO_MAXPROCS if set, else min(affinity_cpus(), cgroup_cpu_limit()).
+unsigned default_procs();
+
+} // namespace goro::detail

@@ -1,0 +1,199 @@
+// A P's local run queue: Go's runq (proc.go) with atomic slots.
+//
+// Layout: `Capacity` slots in a ring, `head` and `tail` as free-running 32-bit
+// counters, plus the `runnext` slot.
+//   - Only the owner P pushes: it writes slot[tail % Capacity] and publishes it
+//     with a release store of `tail`.
+//   - The owner and thieves pop by CAS on `head`. A thief copies the slots it
+//     wants *before* its CAS; if the CAS fails the copy is discarded. The slots
+//     are std::atomic (relaxed) because the owner may overwrite a slot a thief is
+//     reading — harmless in Go, a data race in C++ without atomics.
+//   - `runnext` holds the goroutine most recently readied or started by this P;
+//     it runs before the ring (it inherits the time slice of the goroutine that
+//     readied it, so ping-pong pairs stay on one P). The owner swaps it; thieves
+//     take it by CAS only in their last steal pass.
+//   - A push into a full ring moves half of it plus the new goroutine to the
+//     global queue (returned to the caller as a batch), so the ring never blocks.
+// Rejected: Chase-Lev deques (LIFO owner pops need a seq_cst fence per pop and
+// steals take one item; Go's FIFO + runnext gives better fairness), Tokio's
+// packed (steal, real) head (solves a concurrent-stealer problem we avoid by
+// letting thieves CAS `head` directly, as Go does).
+//
+// Item is any type with an `Item* sched_next` member; tests instantiate tiny
+// capacities (4) to reach the overflow and wrap-around edges.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace goro::detail {
+
+template <class Item>
+struct item_batch {
+    Item* head = nullptr;
+    Item* tail = nullptr;
+    std::uint32_t count = 0;
+
+    void push_back(Item* it) noexcept
+    {
+        it->sched_next = nullptr;
+        if (tail)
+            tail->sched_next = it;
+        else
+            head = it;
+        tail = it;
+        ++count;
+    }
+};
+
+template <class Item, std::uint32_t Capacity = 256>
+class runq {
+    static_assert(Capacity >= 2 && (Capacity & (Capacity - 1)) == 0, "capacity must be a power of two");
+
+public:
+    static constexpr std::uint32_t capacity = Capacity;
+
+    /// Owner only. Puts `it` in runnext (`next`) or at the tail. Returns the
+    /// batch that overflowed to the global queue (empty batch if none).
+    item_batch<Item> put(Item* it, bool next) noexcept
+    {
+        if (next) {
+            Item* old = runnext_.exchange(it, std::memory_order_acq_rel); // release: publishes it to thieves
+            if (!old)
+                return {};
+            it = old; // kick the old runnext to the tail
+        }
+        for (;;) {
+            std::uint32_t h = head_.load(std::memory_order_acquire); // acquire: slots below h are free
+            std::uint32_t t = tail_.load(std::memory_order_relaxed); // only the owner writes tail
+            if (t - h < Capacity) {
+                slots_[t % Capacity].store(it, std::memory_order_relaxed);
+                tail_.store(t + 1, std::memory_order_release); // release: publishes the slot
+                return {};
+            }
+            item_batch<Item> batch;
+            if (put_slow(it, h, t, batch))
+                return batch;
+            // a thief moved head; the ring has room now
+        }
+    }
+
+    /// Owner only. Pops runnext (when `allow_next`) or the head. `from_next`
+    /// tells which.
+    Item* get(bool allow_next, bool& from_next) noexcept
+    {
+        from_next = false;
+        if (allow_next) {
+            Item* n = runnext_.load(std::memory_order_relaxed);
+            if (n && runnext_.compare_exchange_strong(n, nullptr, std::memory_order_acquire)) {
+                from_next = true; // acquire: pairs with the put of a thief-visible item
+                return n;
+            }
+        }
+        for (;;) {
+            std::uint32_t h = head_.load(std::memory_order_acquire); // acquire: pairs with thieves' CAS
+            std::uint32_t t = tail_.load(std::memory_order_relaxed);
+            if (t == h) {
+                if (!allow_next) { // the ring is empty: runnext after all
+                    Item* n = runnext_.load(std::memory_order_relaxed);
+                    if (n && runnext_.compare_exchange_strong(n, nullptr, std::memory_order_acquire)) {
+                        from_next = true;
+                        return n;
+                    }
+                }
+                return nullptr;
+            }
+            Item* it = slots_[h % Capacity].load(std::memory_order_relaxed);
+            if (head_.compare_exchange_weak(h, h + 1, std::memory_order_release)) // release: the slot may be reused
+                return it;
+        }
+    }
+
+    /// Any thread. Moves about half of this queue into `into` (the thief's own
+    /// queue, which only the calling thread owns) and returns one item to run,
+    /// or nullptr. Takes runnext only when `steal_next` and the ring is empty.
+    Item* steal_into(runq& into, bool steal_next) noexcept
+    {
+        std::uint32_t t = into.tail_.load(std::memory_order_relaxed);
+        std::uint32_t n = grab(into.slots_, t, steal_next);
+        if (n == 0)
+            return nullptr;
+        --n;
+        Item* it = into.slots_[(t + n) % Capacity].load(std::memory_order_relaxed);
+        if (n == 0)
+            return it;
+        into.tail_.store(t + n, std::memory_order_release); // release: publishes the stolen slots
+        return it;
+    }
+
+    /// Any thread; a snapshot.
+    bool empty() const noexcept
+    {
+        std::uint32_t h = head_.load(std::memory_order_acquire);
+        std::uint32_t t = tail_.load(std::memory_order_acquire);
+        return h == t && runnext_.load(std::memory_order_acquire) == nullptr;
+    }
+
+    /// Any thread; a snapshot (runnext included).
+    std::uint32_t size() const noexcept
+    {
+        std::uint32_t h = head_.load(std::memory_order_acquire);
+        std::uint32_t t = tail_.load(std::memory_order_acquire);
+        return (t - h) + (runnext_.load(std::memory_order_acquire) ? 1 : 0);
+    }
+
+    bool has_runnext() const noexcept { return runnext_.load(std::memory_order_acquire) != nullptr; }
+
+private:
+    // Moves half of a full ring plus `it` into `batch`. Fails if a thief moved
+    // head meanwhile.
+    bool put_slow(Item* it, std::uint32_t h, std::uint32_t t, item_batch<Item>& batch) noexcept
+    {
+        std::uint32_t n = (t - h) / 2;
+        Item* taken[Capacity / 2];
+        for (std::uint32_t i = 0; i < n; ++i)
+            taken[i] = slots_[(h + i) % Capacity].load(std::memory_order_relaxed);
+        if (!head_.compare_exchange_strong(h, h + n, std::memory_order_release)) // release: frees the slots
+            return false;
+        for (std::uint32_t i = 0; i < n; ++i)
+            batch.push_back(taken[i]);
+        batch.push_back(it);
+        return true;
+    }
+
+    // Copies up to half of the ring into dst[dst_tail...] and claims it by CAS.
+    std::uint32_t grab(std::atomic<Item*>* dst, std::uint32_t dst_tail, bool steal_next) noexcept
+    {
+        for (;;) {
+            std::uint32_t h = head_.load(std::memory_order_acquire); // acquire: pairs with other consumers
+            std::uint32_t t = tail_.load(std::memory_order_acquire); // acquire: pairs with the owner's publish
+            std::uint32_t n = t - h;
+            n = n - n / 2;
+            if (n == 0) {
+                if (steal_next) {
+                    Item* next = runnext_.load(std::memory_order_acquire);
+                    if (next && runnext_.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) {
+                        dst[dst_tail % Capacity].store(next, std::memory_order_relaxed);
+                        return 1;
+                    }
+                }
+                return 0;
+            }
+            if (n > Capacity / 2) // h and t read inconsistently; retry
+                continue;
+            for (std::uint32_t i = 0; i < n; ++i) {
+                Item* it = slots_[(h + i) % Capacity].load(std::memory_order_relaxed);
+                dst[(dst_tail + i) % Capacity].store(it, std::memory_order_relaxed);
+            }
+            if (head_.compare_exchange_weak(h, h + n, std::memory_order_acq_rel)) // acq_rel: claims the copied slots
+                return n;
+        }
+    }
+
+    alignas(64) std::atomic<std::uint32_t> head_{0}; // CAS by owner and thieves
+    std::atomic<std::uint32_t> tail_{0};             // written by the owner only
+    std::atomic<Item*> runnext_{nullptr};            // swapped by the owner, CAS by thieves
+    std::atomic<Item*> slots_[Capacity] = {};
+};
+
+} // namespace goro::detail

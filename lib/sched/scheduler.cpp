@@ -1,0 +1,573 @@
+// The goro scheduler: Go's G-M-P design (proc.go) on stackless coroutines.
+//
+// # Concepts
+// G  a goroutine: the root frame of a goro::task handed to go/spawn. Its
+//    promise is the control block (include/goro/detail/goroutine.hpp).
+// P  a processor: a local run queue with a runnext slot (runq.hpp), a frame
+//    cache (frame_cache.hpp), a parker (parker.hpp), a tick and a budget.
+// M  a worker thread. Unlike Go, each M owns one P for the whole run: a
+//    stackless G can only leave its thread at a suspension point, so Go's
+//    handoff of a P between Ms buys nothing here yet (blocking calls will get
+//    their own pool instead; see DESIGN 2.6).
+//
+// # Running a G
+// A worker pops a G and calls `g->leaf.resume()`. The G runs until it
+// suspends; its awaiter has already published it somewhere (a run queue, a wait
+// queue) by then, so once resume() returns the G may be running on another
+// worker, or be freed: the worker never touches it again. Task call and
+// return inside a G use symmetric transfer and never come back here.
+//
+// # Finding work (find_runnable), in Go's order
+//  1. Every 61st tick, one G from the global queue, so two Gs readying each
+//     other through runnext cannot starve the global queue.
+//  2. The local runnext slot, unless it already ran 3 times in a row (a
+//     stackless G cannot be preempted, so without this cap a ping-pong pair
+//     would hold the P forever), then the local ring.
+//  3. A batch from the global queue.
+//  4. (The netpoller's non-blocking poll will go here.)
+//  5. Stealing, if allowed to spin: 4 passes over the other Ps in a random
+//     order with a coprime stride; half a victim's ring per steal; a victim's
+//     runnext only in the last pass, and only after a ~3us back-off if the
+//     victim is running (its G is probably about to run it).
+//  6. Parking: see below.
+// A G picked from any source gets a fresh cooperative budget of 128: every
+// awaitable that completes without suspending spends one, and at zero the G
+// yields to the back of its P's ring (detail::spend_budget).
+//
+// # Submitting work
+// go/spawn and ready() put the G in the current P's runnext (kicking the old
+// runnext to the ring tail; a full ring sends half of itself to the global
+// queue). yield() puts it at the ring tail. A thread that owns no P puts it
+// on the global queue under mu_. Every submission then calls
+// wake_if_needed().
+//
+// # Spinning and parking (no lost wakeups)
+// A P with nothing local is "spinning" while it looks for work elsewhere; at
+// most half of the busy Ps spin (2*nmspinning < procs - npidle). The protocol
+// is Go's, with its #StoreLoad barriers made explicit:
+//   submitter: publish the G (release store)        ; fence(seq_cst) ;
+//              if npidle > 0 && nmspinning == 0: wakep()
+//   idler:     under mu_: re-check the global queue, push itself on idle_ and
+//              bump npidle; drop spinning (nmspinning.fetch_sub) ; fence(seq_cst);
+//              re-check every run queue; only then park.
+// The two fences order each side's store before its load, so either the
+// submitter sees the idler counted (and wakes someone) or the idler sees the
+// G (and takes itself off idle_ to go get it). Go only re-checks when the
+// idler was spinning, relying on the submitter to run its own queue; we always
+// re-check, because a stackless G that never yields would strand that work.
+//   wakep: CAS nmspinning 0->1 (at most one waker at a time), pop a P from
+//          idle_ under mu_ (clearing its `idle` flag), unpark it. The woken P
+//          starts out spinning; the spinning count was taken for it.
+//   reset_spinning: a spinner that found work drops spinning and, if it was
+//          the last spinner, calls wakep(): there may be more work than Ps.
+// A parked P only leaves park() for real when its `idle` flag was cleared by a
+// waker (or the runtime stops); anything else is spurious and it parks again.
+// Invariant: p.idle == true  <=>  p is in idle_  (both written under mu_).
+//
+// # Stopping
+// request_stop() sets stopping_ and unparks every P. Workers leave at the top
+// of find_runnable; the G that called it finishes its current resume first.
+// After the threads are joined, runnable detached Gs are destroyed (their
+// frames are owned by the queues); parked Gs are abandoned, as Go abandons
+// them when main returns.
+//
+// Rejected: one global queue (contended on every go), a Chase-Lev deque per P
+// (see runq.hpp), futex-per-G parking (a G is a frame, not a thread), waking
+// all idle Ps on submit (thundering herd; Go's single spinner scales).
+
+#include "sched/scheduler.hpp"
+
+#include "rt/fatal.hpp"
+
+#include <goro/detail/sched.hpp>
+#include <goro/panic.hpp>
+#include <goro/runtime.hpp>
+
+#include <algorithm>
+#include <numeric>
+#include <utility>
+
+namespace goro::detail {
+
+namespace {
+
+thread_local p_state* tls_p = nullptr;
+std::atomic<scheduler*> active_scheduler{nullptr};
+
+std::uint64_t next_random(std::uint64_t& s) noexcept
+{
+    // xorshift64*
+    s ^= s >> 12;
+    s ^= s << 25;
+    s ^= s >> 27;
+    return s * 0x2545F4914F6CDD1DULL;
+}
+
+inline void cpu_relax() noexcept
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
+} // namespace
+
+GORO_NOINLINE p_state* current_p() noexcept { return tls_p; }
+
+GORO_NOINLINE frame_cache* current_frame_cache() noexcept
+{
+    p_state* p = tls_p;
+    return p ? &p->frames : nullptr;
+}
+
+scheduler* scheduler::active() noexcept { return active_scheduler.load(std::memory_order_acquire); }
+
+scheduler::scheduler(unsigned procs)
+{
+    std::uint64_t seed = std::uint64_t(monotonic_ns()) | 1;
+    ps_.reserve(procs);
+    for (unsigned i = 0; i < procs; ++i)
+        ps_.push_back(std::make_unique<p_state>(*this, i, central_frames_, next_random(seed) | 1));
+    for (std::uint32_t c = 1; c <= procs; ++c)
+        if (std::gcd(c, procs) == 1)
+            coprimes_.push_back(c);
+    idle_.reserve(procs);
+}
+
+scheduler::~scheduler() = default;
+
+// ---------------------------------------------------------------------------
+// Run and stop
+
+void scheduler::run(goroutine& main)
+{
+    scheduler* expected = nullptr;
+    if (!active_scheduler.compare_exchange_strong(expected, this, std::memory_order_acq_rel)) {
+        main.continuation.destroy();
+        throw panic("goro::runtime::run: another goro runtime is already running in this process");
+    }
+    stopping_.store(false, std::memory_order_relaxed);
+    start(main);
+
+    std::vector<std::thread> threads;
+    try {
+        threads.reserve(ps_.size() - 1);
+        for (std::size_t i = 1; i < ps_.size(); ++i)
+            threads.emplace_back([this, p = ps_[i].get()] { worker_main(*p); });
+    } catch (...) {
+        request_stop();
+        for (auto& t : threads)
+            t.join();
+        destroy_runnable();
+        active_scheduler.store(nullptr, std::memory_order_release);
+        throw;
+    }
+    worker_main(*ps_[0]);
+    for (auto& t : threads)
+        t.join();
+    destroy_runnable();
+    active_scheduler.store(nullptr, std::memory_order_release);
+}
+
+void scheduler::request_stop() noexcept
+{
+    stopping_.store(true, std::memory_order_seq_cst);
+    for (auto& p : ps_)
+        p->park.unpark();
+}
+
+void scheduler::destroy_runnable() noexcept
+{
+    // Only this thread runs now. Destroying a frame runs destructors that may
+    // start or ready goroutines; they land on the global queue, so loop.
+    auto destroy = [](goroutine* g) {
+        if (g->kind == g_kind::detached)
+            g->continuation.destroy(); // a root keeps its own frame in `continuation`
+        // A joinable G's frame is shared with its join_handle: abandoned.
+    };
+    for (bool any = true; any;) {
+        any = false;
+        for (auto& p : ps_) {
+            bool from_next;
+            while (goroutine* g = p->runq_.get(true, from_next)) {
+                any = true;
+                destroy(g);
+            }
+        }
+        item_batch<goroutine> batch;
+        {
+            std::lock_guard lock(mu_);
+            batch = std::exchange(global_, {});
+            global_size_.store(0, std::memory_order_relaxed);
+        }
+        for (goroutine* g = batch.head; g;) {
+            goroutine* next = g->sched_next;
+            any = true;
+            destroy(g);
+            g = next;
+        }
+    }
+    idle_.clear();
+    npidle_.store(0, std::memory_order_relaxed);
+    nmspinning_.store(0, std::memory_order_relaxed);
+    for (auto& p : ps_) {
+        p->idle.store(false, std::memory_order_relaxed);
+        p->spinning = false;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The worker loop
+
+void scheduler::worker_main(p_state& p)
+{
+    tls_p = &p;
+    while (goroutine* g = find_runnable(p)) {
+        if (p.spinning)
+            reset_spinning(p);
+        ++p.schedtick;
+        p.budget = budget_per_slice;
+        p.current.store(g, std::memory_order_relaxed);
+        g->reason = wait_reason::none;
+        g->leaf.resume();
+        // g may be running elsewhere or freed now: do not touch it.
+        p.current.store(nullptr, std::memory_order_relaxed);
+    }
+    if (p.spinning) {
+        p.spinning = false;
+        nmspinning_.fetch_sub(1, std::memory_order_relaxed);
+    }
+    tls_p = nullptr;
+}
+
+goroutine* scheduler::find_runnable(p_state& p)
+{
+    for (;;) {
+        if (stopping_.load(std::memory_order_acquire))
+            return nullptr;
+
+        // 1. Fairness for the global queue.
+        if (p.schedtick % global_check_interval == 0 && global_size_.load(std::memory_order_relaxed) > 0) {
+            std::lock_guard lock(mu_);
+            if (goroutine* g = global_get_locked(p, 1))
+                return g;
+        }
+
+        // 2. Local: runnext (capped), then the ring.
+        bool from_next = false;
+        if (goroutine* g = p.runq_.get(p.runnext_streak < max_runnext_streak, from_next)) {
+            p.runnext_streak = from_next ? p.runnext_streak + 1 : 0;
+            return g;
+        }
+        p.runnext_streak = 0;
+
+        // 3. Global queue.
+        if (global_size_.load(std::memory_order_relaxed) > 0) {
+            std::lock_guard lock(mu_);
+            if (goroutine* g = global_get_locked(p, 0))
+                return g;
+        }
+
+        // 5. Steal, if we may spin.
+        if (ps_.size() > 1 &&
+            (p.spinning || 2 * nmspinning_.load(std::memory_order_relaxed) <
+                               procs() - npidle_.load(std::memory_order_relaxed))) {
+            if (!p.spinning) {
+                p.spinning = true;
+                nmspinning_.fetch_add(1, std::memory_order_seq_cst);
+            }
+            if (goroutine* g = steal_work(p))
+                return g;
+        }
+
+        // 6. Park. Last look at the global queue under the lock that guards it.
+        {
+            std::lock_guard lock(mu_);
+            if (stopping_.load(std::memory_order_acquire))
+                return nullptr;
+            if (goroutine* g = global_get_locked(p, 0))
+                return g;
+            idle_.push_back(&p);
+            p.idle.store(true, std::memory_order_relaxed);
+            npidle_.fetch_add(1, std::memory_order_seq_cst);
+        }
+        if (p.spinning) {
+            p.spinning = false;
+            nmspinning_.fetch_sub(1, std::memory_order_seq_cst);
+        }
+        std::atomic_thread_fence(std::memory_order_seq_cst); // StoreLoad: pairs with wake_if_needed's fence
+        if (any_work_visible()) {
+            if (!leave_idle_list(p)) {
+                // A waker popped us first and counted us as spinning: take the
+                // role; its unpark() will make a later park() return early.
+            }
+            p.spinning = true;
+            continue;
+        }
+        for (;;) {
+            p.park.park(-1);
+            if (stopping_.load(std::memory_order_acquire))
+                return nullptr;
+            if (!p.idle.load(std::memory_order_acquire)) // acquire: pairs with wakep's release
+                break;
+        }
+        p.spinning = true; // wakep counted us in nmspinning_
+    }
+}
+
+bool scheduler::leave_idle_list(p_state& p)
+{
+    std::lock_guard lock(mu_);
+    if (!p.idle.load(std::memory_order_relaxed))
+        return false; // popped by wakep, which already counted us as spinning
+    idle_.erase(std::find(idle_.begin(), idle_.end(), &p));
+    p.idle.store(false, std::memory_order_relaxed);
+    npidle_.fetch_sub(1, std::memory_order_seq_cst);
+    nmspinning_.fetch_add(1, std::memory_order_seq_cst);
+    return true;
+}
+
+bool scheduler::any_work_visible() const noexcept
+{
+    if (global_size_.load(std::memory_order_acquire) > 0)
+        return true;
+    for (auto& q : ps_)
+        if (!q->runq_.empty())
+            return true;
+    return false;
+}
+
+goroutine* scheduler::steal_work(p_state& p)
+{
+    constexpr int passes = 4;
+    const std::uint32_t n = procs();
+    for (int pass = 0; pass < passes; ++pass) {
+        const bool last = pass == passes - 1;
+        std::uint64_t r = next_random(p.rng);
+        std::uint32_t pos = std::uint32_t(r % n);
+        std::uint32_t step = coprimes_[(r >> 32) % coprimes_.size()];
+        for (std::uint32_t i = 0; i < n; ++i, pos = (pos + step) % n) {
+            p_state& victim = *ps_[pos];
+            if (&victim == &p)
+                continue;
+            if (stopping_.load(std::memory_order_relaxed))
+                return nullptr;
+            if (last && victim.runq_.has_runnext() && victim.current.load(std::memory_order_relaxed)) {
+                // The victim will likely run its runnext within a few
+                // microseconds; stealing it would break a ping-pong pair.
+                std::int64_t until = monotonic_ns() + 3000;
+                while (monotonic_ns() < until && victim.runq_.has_runnext())
+                    cpu_relax();
+            }
+            if (goroutine* g = victim.runq_.steal_into(p.runq_, last))
+                return g;
+        }
+    }
+    return nullptr;
+}
+
+// Takes a batch from the global queue: one G to return, up to `max` in all
+// (0: a fair share, n/procs + 1), the rest into the local ring. mu_ held.
+// With max == 0 the local ring must be empty, so the batch fits.
+goroutine* scheduler::global_get_locked(p_state& p, std::uint32_t max)
+{
+    std::uint32_t n = global_.count;
+    if (n == 0)
+        return nullptr;
+    std::uint32_t take = std::min(n, n / procs() + 1);
+    if (max > 0)
+        take = std::min(take, max);
+    take = std::min(take, runq<goroutine>::capacity / 2);
+    auto pop = [this] {
+        goroutine* g = global_.head;
+        global_.head = g->sched_next;
+        if (!global_.head)
+            global_.tail = nullptr;
+        --global_.count;
+        g->sched_next = nullptr;
+        return g;
+    };
+    goroutine* first = pop();
+    for (std::uint32_t i = 1; i < take; ++i) {
+        auto overflow = p.runq_.put(pop(), false);
+        if (overflow.count) // cannot happen with an empty ring; never lose a G
+            fatal("sched: global batch overflowed a local run queue");
+    }
+    global_size_.store(global_.count, std::memory_order_relaxed);
+    return first;
+}
+
+void scheduler::global_put(goroutine& g)
+{
+    {
+        std::lock_guard lock(mu_);
+        global_.push_back(&g);
+        global_size_.store(global_.count, std::memory_order_release);
+    }
+    wake_if_needed();
+}
+
+void scheduler::global_put_batch(item_batch<goroutine> batch)
+{
+    std::lock_guard lock(mu_);
+    if (global_.tail)
+        global_.tail->sched_next = batch.head;
+    else
+        global_.head = batch.head;
+    global_.tail = batch.tail;
+    global_.count += batch.count;
+    global_size_.store(global_.count, std::memory_order_release);
+}
+
+// ---------------------------------------------------------------------------
+// Submitting work and waking Ps
+
+void scheduler::put_local(p_state& p, goroutine& g, bool next) noexcept
+{
+    auto overflow = p.runq_.put(&g, next);
+    if (overflow.count)
+        global_put_batch(overflow);
+    wake_if_needed();
+}
+
+void scheduler::wake_if_needed() noexcept
+{
+    std::atomic_thread_fence(std::memory_order_seq_cst); // StoreLoad: pairs with the idler's fence
+    if (npidle_.load(std::memory_order_relaxed) != 0 && nmspinning_.load(std::memory_order_relaxed) == 0)
+        wakep();
+}
+
+void scheduler::wakep() noexcept
+{
+    std::uint32_t zero = 0;
+    if (!nmspinning_.compare_exchange_strong(zero, 1, std::memory_order_seq_cst))
+        return; // someone is already spinning; it will find the work
+    p_state* q = nullptr;
+    {
+        std::lock_guard lock(mu_);
+        if (!idle_.empty()) {
+            q = idle_.back();
+            idle_.pop_back();
+            q->idle.store(false, std::memory_order_release); // release: pairs with the parked P's acquire
+            npidle_.fetch_sub(1, std::memory_order_seq_cst);
+        }
+    }
+    if (!q) {
+        nmspinning_.fetch_sub(1, std::memory_order_seq_cst);
+        return;
+    }
+    q->park.unpark();
+}
+
+void scheduler::reset_spinning(p_state& p) noexcept
+{
+    p.spinning = false;
+    if (nmspinning_.fetch_sub(1, std::memory_order_seq_cst) == 1)
+        wake_if_needed(); // we were the last spinner and there may be more work
+}
+
+void scheduler::start(goroutine& g)
+{
+    p_state* p = tls_p;
+    if (p && p->sched == this) {
+        p->live.store(p->live.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        put_local(*p, g, true);
+    } else {
+        external_live_.fetch_add(1, std::memory_order_relaxed);
+        global_put(g);
+    }
+}
+
+void scheduler::ready(goroutine& g) noexcept
+{
+    p_state* p = tls_p;
+    if (p && p->sched == this)
+        put_local(*p, g, true);
+    else
+        global_put(g);
+}
+
+void scheduler::yield(p_state& p, goroutine& g) noexcept { put_local(p, g, false); }
+
+void scheduler::goroutine_finished() noexcept
+{
+    if (p_state* p = tls_p)
+        p->live.store(p->live.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    else
+        external_live_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+long scheduler::num_goroutine() const noexcept
+{
+    std::int64_t n = external_live_.load(std::memory_order_relaxed);
+    for (auto& p : ps_)
+        n += p->live.load(std::memory_order_relaxed);
+    return long(n);
+}
+
+// ---------------------------------------------------------------------------
+// The hooks awaitables call (include/goro/detail/sched.hpp)
+
+goroutine* current_g() noexcept
+{
+    p_state* p = tls_p;
+    return p ? p->current.load(std::memory_order_relaxed) : nullptr;
+}
+
+goroutine& require_g(const char* what)
+{
+    goroutine* g = current_g();
+    if (!g)
+        throw panic(std::string(what) + " outside a goroutine");
+    return *g;
+}
+
+void start_goroutine(goroutine& g)
+{
+    scheduler* s = scheduler::active();
+    if (!s) {
+        g.leaf.destroy(); // the root's own frame, not started: nothing will ever run it
+        throw panic("goro::go: no goro runtime is running (start one with goro::run)");
+    }
+    g.continuation = g.leaf; // a root remembers its own frame (for shutdown)
+    s->start(g);
+}
+
+void ready(goroutine& g) noexcept
+{
+    if (scheduler* s = scheduler::active())
+        s->ready(g);
+    // No runtime: the goroutine was abandoned when its runtime stopped.
+}
+
+void yield_now(std::coroutine_handle<> leaf) noexcept
+{
+    p_state* p = tls_p;
+    goroutine* g = p ? p->current.load(std::memory_order_relaxed) : nullptr;
+    if (!g)
+        fatal("goro::yield: awaited outside a goroutine");
+    g->leaf = leaf;
+    g->reason = wait_reason::yield;
+    p->sched->yield(*p, *g);
+}
+
+bool spend_budget() noexcept
+{
+    p_state* p = tls_p;
+    if (!p || p->budget > 0) {
+        if (p)
+            --p->budget;
+        return true;
+    }
+    return false;
+}
+
+void request_stop() noexcept
+{
+    if (scheduler* s = scheduler::active())
+        s->request_stop();
+}
+
+} // namespace goro::detail

@@ -1,0 +1,118 @@
+// The M:N scheduler: Ps, worker threads, run queues. The design, its
+// invariants and its memory-ordering protocol are written once, at the top of
+// scheduler.cpp.
+#pragma once
+
+#include "sched/frame_cache.hpp"
+#include "sched/parker.hpp"
+#include "sched/runq.hpp"
+
+#include <goro/detail/goroutine.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace goro::detail {
+
+class scheduler;
+
+/// A P: what a worker needs to run goroutines. Each worker thread owns one P
+/// for the runtime's whole run (M and P are bound; see "Ps and Ms").
+struct p_state {
+    // --- Immutable after init ---
+    scheduler* sched;
+    unsigned id;
+
+    // --- Owner thread only ---
+    frame_cache frames;
+    std::uint64_t rng;
+    std::uint32_t schedtick = 0;      // goroutines run so far
+    std::uint32_t runnext_streak = 0; // consecutive runs taken from runnext
+    std::int32_t budget = 0;          // cooperative budget left in this slice
+    bool spinning = false;            // counted in scheduler::nmspinning_
+
+    // --- Shared ---
+    runq<goroutine> runq_;                   // see runq.hpp for its protocol
+    std::atomic<goroutine*> current{nullptr}; // running G; owner stores, thieves peek (runnext back-off)
+    std::atomic<std::int64_t> live{0};        // Gs started minus finished here; owner writes, anyone sums
+    std::atomic<bool> idle{false};            // on scheduler::idle_; written under scheduler::mu_
+    parker park;
+
+    p_state(scheduler& s, unsigned id_, central_frame_cache& central, std::uint64_t seed)
+        : sched(&s), id(id_), frames(central), rng(seed)
+    {
+    }
+};
+
+class scheduler {
+public:
+    static constexpr std::int32_t budget_per_slice = 128;
+    static constexpr std::uint32_t global_check_interval = 61;
+    static constexpr std::uint32_t max_runnext_streak = 3;
+
+    explicit scheduler(unsigned procs);
+    ~scheduler();
+    scheduler(const scheduler&) = delete;
+    scheduler& operator=(const scheduler&) = delete;
+
+    /// Runs until request_stop(): `main` goes on the global queue, the calling
+    /// thread becomes P 0's worker, procs-1 threads serve the other Ps. Owns
+    /// `main` from the call on. Throws goro::panic (after destroying `main`) if
+    /// another scheduler is running.
+    void run(goroutine& main);
+    void request_stop() noexcept;
+
+    void start(goroutine& g);
+    void ready(goroutine& g) noexcept;
+    void yield(p_state& p, goroutine& g) noexcept;
+    void goroutine_finished() noexcept;
+
+    long num_goroutine() const noexcept;
+    unsigned procs() const noexcept { return unsigned(ps_.size()); }
+
+    /// The scheduler whose run() is in progress, or nullptr.
+    static scheduler* active() noexcept;
+
+private:
+    void worker_main(p_state& p);
+    goroutine* find_runnable(p_state& p);
+    goroutine* steal_work(p_state& p);
+    goroutine* global_get_locked(p_state& p, std::uint32_t max);
+    void global_put(goroutine& g);
+    void global_put_batch(item_batch<goroutine> batch);
+    void put_local(p_state& p, goroutine& g, bool next) noexcept;
+    void wake_if_needed() noexcept;
+    void wakep() noexcept;
+    void reset_spinning(p_state& p) noexcept;
+    bool any_work_visible() const noexcept;
+    bool leave_idle_list(p_state& p);
+    void destroy_runnable() noexcept;
+
+    // --- Immutable after init ---
+    central_frame_cache central_frames_; // outlives the Ps' caches that feed it
+    std::vector<std::unique_ptr<p_state>> ps_;
+    std::vector<std::uint32_t> coprimes_; // steal orders: start + k*step mod procs
+
+    // --- Guarded by mu_ ---
+    mutable std::mutex mu_;
+    item_batch<goroutine> global_;
+    std::vector<p_state*> idle_;
+
+    // --- Atomics (see "Spinning and parking" in scheduler.cpp) ---
+    std::atomic<std::uint32_t> global_size_{0}; // == global_.count; written under mu_, read without it
+    std::atomic<std::uint32_t> npidle_{0};      // == idle_.size(); written under mu_
+    std::atomic<std::uint32_t> nmspinning_{0};  // Ps that are spinning (looking for work)
+    std::atomic<bool> stopping_{false};
+    std::atomic<std::int64_t> external_live_{0}; // Gs started from threads that own no P
+};
+
+/// The P of the calling worker thread, or nullptr. Never inlined: clang may
+/// cache a thread_local's address across a coroutine suspension.
+p_state* current_p() noexcept;
+frame_cache* current_frame_cache() noexcept;
+
+} // namespace goro::detail

@@ -1,0 +1,190 @@
+// The local run queue (lib/sched/runq.hpp) at a tiny capacity, so overflow,
+// wrap-around and runnext edges are reached in a few operations, plus a
+// randomized multi-thread test: one owner pushes and pops while thieves steal;
+// every item must be taken exactly once.
+#include "sched/runq.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <random>
+#include <thread>
+#include <vector>
+
+namespace {
+struct item {
+    item* sched_next = nullptr;
+    int id = 0;
+};
+using small_q = goro::detail::runq<item, 4>;
+
+item* pop(small_q& q, bool allow_next = true)
+{
+    bool from_next;
+    return q.get(allow_next, from_next);
+}
+} // namespace
+
+TEST_CASE("runq: FIFO order in the ring, runnext first", "[runq]")
+{
+    small_q q;
+    item a{nullptr, 1}, b{nullptr, 2}, c{nullptr, 3};
+    CHECK(q.put(&a, false).count == 0);
+    CHECK(q.put(&b, false).count == 0);
+    CHECK(q.put(&c, true).count == 0);
+    CHECK(q.size() == 3);
+    bool from_next = false;
+    CHECK(q.get(true, from_next) == &c);
+    CHECK(from_next);
+    CHECK(pop(q) == &a);
+    CHECK(pop(q) == &b);
+    CHECK(pop(q) == nullptr);
+    CHECK(q.empty());
+}
+
+TEST_CASE("runq: a new runnext kicks the old one to the tail", "[runq]")
+{
+    small_q q;
+    item a{nullptr, 1}, b{nullptr, 2}, c{nullptr, 3};
+    q.put(&a, false);
+    q.put(&b, true);
+    q.put(&c, true); // b goes behind a
+    CHECK(pop(q) == &c);
+    CHECK(pop(q) == &a);
+    CHECK(pop(q) == &b);
+}
+
+TEST_CASE("runq: skipping runnext takes the ring, and runnext when the ring is empty", "[runq]")
+{
+    small_q q;
+    item a{nullptr, 1}, b{nullptr, 2};
+    q.put(&a, false);
+    q.put(&b, true);
+    bool from_next = true;
+    CHECK(q.get(false, from_next) == &a);
+    CHECK_FALSE(from_next);
+    CHECK(q.get(false, from_next) == &b);
+    CHECK(from_next);
+}
+
+TEST_CASE("runq: a full ring overflows half of itself plus the new item", "[runq]")
+{
+    small_q q;
+    item it[6];
+    for (int i = 0; i < 6; ++i)
+        it[i].id = i;
+    for (int i = 0; i < 4; ++i)
+        REQUIRE(q.put(&it[i], false).count == 0);
+    auto batch = q.put(&it[4], false);
+    REQUIRE(batch.count == 3); // two oldest + the new one
+    CHECK(batch.head == &it[0]);
+    CHECK(batch.head->sched_next == &it[1]);
+    CHECK(batch.tail == &it[4]);
+    CHECK(batch.tail->sched_next == nullptr);
+    CHECK(q.size() == 2);
+    CHECK(pop(q) == &it[2]);
+    CHECK(pop(q) == &it[3]);
+}
+
+TEST_CASE("runq: indices wrap around the ring", "[runq]")
+{
+    small_q q;
+    item it[3];
+    for (int round = 0; round < 1000; ++round) {
+        for (auto& i : it)
+            REQUIRE(q.put(&i, false).count == 0);
+        for (auto& i : it)
+            REQUIRE(pop(q) == &i);
+    }
+    CHECK(q.empty());
+}
+
+TEST_CASE("runq: steal takes half, rounding up, and returns one to run", "[runq]")
+{
+    small_q victim, thief;
+    item it[4];
+    for (auto& i : it)
+        victim.put(&i, false);
+    item* got = victim.steal_into(thief, false);
+    CHECK(got == &it[1]); // stole it[0], it[1]; runs the last one stolen
+    CHECK(thief.size() == 1);
+    CHECK(pop(thief) == &it[0]);
+    CHECK(victim.size() == 2);
+    CHECK(pop(victim) == &it[2]);
+}
+
+TEST_CASE("runq: runnext is stolen only when asked and the ring is empty", "[runq]")
+{
+    small_q victim, thief;
+    item a;
+    victim.put(&a, true);
+    CHECK(victim.steal_into(thief, false) == nullptr);
+    CHECK(victim.steal_into(thief, true) == &a);
+    CHECK(victim.empty());
+    CHECK(thief.empty());
+}
+
+TEST_CASE("runq: randomized owner vs thieves, every item taken exactly once", "[runq][stress]")
+{
+    constexpr int total = 200000;
+    constexpr int thieves = 3;
+    std::vector<item> items(total);
+    for (int i = 0; i < total; ++i)
+        items[i].id = i;
+    std::vector<std::atomic<int>> taken(total);
+    for (auto& t : taken)
+        t.store(0);
+    small_q owner_q;
+    std::atomic<bool> done{false};
+    std::atomic<long> count{0};
+    auto take = [&](item* it) {
+        taken[it->id].fetch_add(1, std::memory_order_relaxed);
+        count.fetch_add(1, std::memory_order_relaxed);
+    };
+
+    std::vector<std::thread> ts;
+    for (int t = 0; t < thieves; ++t)
+        ts.emplace_back([&, t] {
+            small_q mine;
+            std::mt19937 rng(t);
+            while (!done.load(std::memory_order_acquire)) {
+                if (item* it = owner_q.steal_into(mine, rng() % 2 == 0)) {
+                    take(it);
+                    while (item* more = pop(mine))
+                        take(more);
+                } else {
+                    std::this_thread::yield();
+                }
+            }
+        });
+
+    std::mt19937 rng(42);
+    std::vector<item*> overflow;
+    for (int i = 0; i < total; ++i) {
+        auto batch = owner_q.put(&items[i], rng() % 3 == 0);
+        for (item* b = batch.head; b; b = b->sched_next)
+            overflow.push_back(b);
+        if (rng() % 2 == 0)
+            if (item* it = pop(owner_q, rng() % 2 == 0))
+                take(it);
+    }
+    while (item* it = pop(owner_q))
+        take(it);
+    for (item* it : overflow)
+        take(it);
+    // Thieves may still hold items they stole; wait until all are accounted
+    // (a lost item fails the checks below after the deadline, not a hang).
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (count.load() < total && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::yield();
+    done.store(true, std::memory_order_release);
+    for (auto& t : ts)
+        t.join();
+
+    CHECK(count.load() == total);
+    int bad = 0;
+    for (auto& t : taken)
+        bad += t.load() != 1;
+    CHECK(bad == 0);
+}

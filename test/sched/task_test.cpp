@@ -1,0 +1,129 @@
+// goro::task: laziness, values, move-only results, exceptions through nested
+// awaits, and 10 million synchronously completing co_awaits that must not grow
+// the stack (symmetric transfer; see the toolchain rules in docs/HACKING.md).
+#include <goro/goro.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace {
+
+goro::task<int> answer() { co_return 42; }
+
+goro::task<int> add(int a, int b)
+{
+    int x = co_await answer();
+    co_return a + b + x - 42;
+}
+
+goro::task<std::unique_ptr<std::string>> boxed(std::string s) { co_return std::make_unique<std::string>(s); }
+
+goro::task<void> thrower() { throw std::runtime_error("boom"); co_return; }
+
+goro::task<int> rethrow_through()
+{
+    co_await thrower();
+    co_return 1;
+}
+
+goro::task<void> mark(bool* started)
+{
+    *started = true;
+    co_return;
+}
+
+goro::task<long> sum_sync(long n)
+{
+    long total = 0;
+    for (long i = 0; i < n; ++i)
+        total += co_await answer();
+    co_return total;
+}
+
+goro::task<int> deep(int depth)
+{
+    if (depth == 0)
+        co_return 0;
+    co_return 1 + co_await deep(depth - 1);
+}
+
+} // namespace
+
+TEST_CASE("task: lazy until awaited", "[task]")
+{
+    bool started = false;
+    {
+        auto t = mark(&started);
+        CHECK_FALSE(started);
+    } // destroyed without running
+    CHECK_FALSE(started);
+    started = false;
+    goro::run([](bool* s) -> goro::task<void> {
+        auto t = mark(s);
+        CHECK_FALSE(*s);
+        co_await std::move(t);
+        CHECK(*s);
+    }(&started));
+    CHECK(started);
+}
+
+TEST_CASE("task: values and move-only results", "[task]")
+{
+    CHECK(goro::run(add(1, 2)) == 3);
+    auto fn = []() -> goro::task<int> {
+        auto p = co_await boxed("hello");
+        co_return int(p->size());
+    };
+    CHECK(goro::run(fn()) == 5);
+}
+
+TEST_CASE("task: exceptions propagate through nested awaits and out of run", "[task]")
+{
+    auto fn = []() -> goro::task<int> {
+        try {
+            co_await rethrow_through();
+        } catch (const std::runtime_error& e) {
+            co_return std::string(e.what()) == "boom" ? 7 : -1;
+        }
+        co_return -2;
+    };
+    CHECK(goro::run(fn()) == 7);
+    CHECK_THROWS_WITH(goro::run(rethrow_through()), "boom");
+}
+
+TEST_CASE("task: awaiting an empty or already awaited task panics", "[task]")
+{
+    auto fn = []() -> goro::task<int> {
+        auto t = answer();
+        int v = co_await t;
+        int panics = 0;
+        try {
+            co_await t;
+        } catch (const goro::panic&) {
+            ++panics;
+        }
+        goro::task<int> empty;
+        try {
+            co_await empty;
+        } catch (const goro::panic&) {
+            ++panics;
+        }
+        co_return v + panics;
+    };
+    CHECK(goro::run(fn()) == 44);
+}
+
+TEST_CASE("task: 10 million synchronous co_awaits do not overflow the stack", "[task]")
+{
+    constexpr long n = 10'000'000;
+    CHECK(goro::run(sum_sync(n)) == 42 * n);
+}
+
+TEST_CASE("task: deep recursion of awaits", "[task]")
+{
+    // Each level is a frame on the heap, not the stack.
+    CHECK(goro::run(deep(100'000)) == 100'000);
+}
