@@ -31,7 +31,8 @@ std::coroutine_handle<task_promise<T>> make_root(task<T>& t, g_kind kind, spawn_
     auto h = task_release<T>::release(t, what);
     promise_base& g = h.promise();
     g.kind = kind;
-    g.site = site;
+    g.site_file = site.file;
+    g.site_line = site.line;
     g.leaf = h;
     return h;
 }
@@ -55,9 +56,9 @@ task<void> invoke_in_frame(F fn, Args... args)
 
 /// Starts `t` as a new detached goroutine: Go's `go f(x)`.
 ///
-/// Does not suspend the caller. The new goroutine is placed on the current P's
-/// `runnext` slot, so it usually runs as soon as the caller next suspends; an
-/// idle P is woken to steal work if there is one. Called from a thread that is
+/// Does not suspend the caller. The new goroutine is queued at the tail of the
+/// current P's run queue (goroutines started in a burst run in the order they
+/// were started); an idle P is woken to steal work if there is one. Called from a thread that is
 /// not a goro worker, it goes to the global run queue of the running runtime.
 /// A value returned by `t` is discarded. An exception escaping `t` ends the
 /// program like an unrecovered Go panic: "panic: <what()>" and the spawn site

@@ -44,9 +44,9 @@ void die_unrecovered(const promise_base& g) noexcept
         what = e.what();
     } catch (...) {
     }
-    if (g.site.file)
-        std::fprintf(stderr, "panic: %s\n\ngoroutine [running]:\n\tspawned at %s:%u\n", what, g.site.file,
-                     g.site.line);
+    if (g.site_file)
+        std::fprintf(stderr, "panic: %s\n\ngoroutine [running]:\n\tspawned at %s:%u\n", what, g.site_file,
+                     g.site_line);
     else
         std::fprintf(stderr, "panic: %s\n\ngoroutine [running]:\n\tspawned by goro::go(fn, args...)\n", what);
     std::fflush(stderr);

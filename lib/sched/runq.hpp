@@ -12,39 +12,21 @@
 //     it runs before the ring (it inherits the time slice of the goroutine that
 //     readied it, so ping-pong pairs stay on one P). The owner swaps it; thieves
 //     take it by CAS only in their last steal pass.
-//   - A push into a full ring moves half of it plus the new goroutine to the
-//     global queue (returned to the caller as a batch), so the ring never blocks.
+//   - A push into a full ring hands half of it plus the new goroutine to an
+//     overflow sink (the scheduler's global queue), so the ring never blocks.
 // Rejected: Chase-Lev deques (LIFO owner pops need a seq_cst fence per pop and
 // steals take one item; Go's FIFO + runnext gives better fairness), Tokio's
 // packed (steal, real) head (solves a concurrent-stealer problem we avoid by
 // letting thieves CAS `head` directly, as Go does).
 //
-// Item is any type with an `Item* sched_next` member; tests instantiate tiny
-// capacities (4) to reach the overflow and wrap-around edges.
+// Tests instantiate tiny capacities (4) to reach the overflow and wrap-around
+// edges.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 
 namespace goro::detail {
-
-template <class Item>
-struct item_batch {
-    Item* head = nullptr;
-    Item* tail = nullptr;
-    std::uint32_t count = 0;
-
-    void push_back(Item* it) noexcept
-    {
-        it->sched_next = nullptr;
-        if (tail)
-            tail->sched_next = it;
-        else
-            head = it;
-        tail = it;
-        ++count;
-    }
-};
 
 template <class Item, std::uint32_t Capacity = 256>
 class runq {
@@ -53,14 +35,22 @@ class runq {
 public:
     static constexpr std::uint32_t capacity = Capacity;
 
-    /// Owner only. Puts `it` in runnext (`next`) or at the tail. Returns the
-    /// batch that overflowed to the global queue (empty batch if none).
-    item_batch<Item> put(Item* it, bool next) noexcept
+    /// The most items one overflow hands to the sink.
+    static constexpr std::uint32_t overflow_max = Capacity / 2 + 1;
+
+    /// Owner only. Puts `it` in runnext (`next`) or at the tail. If the ring is
+    /// full, calls `overflow(Item* const* items, std::uint32_t n)` with the
+    /// older half of the ring plus the item (n <= overflow_max), oldest first;
+    /// those items have left the queue.
+    template <class Sink>
+    void put(Item* it, bool next, Sink&& overflow)
     {
         if (next) {
-            Item* old = runnext_.exchange(it, std::memory_order_acq_rel); // release: publishes it to thieves
+            // seq_cst: publishes `it` to thieves and is the StoreLoad barrier
+            // of the scheduler's wake protocol (see scheduler.cpp).
+            Item* old = runnext_.exchange(it, std::memory_order_seq_cst);
             if (!old)
-                return {};
+                return;
             it = old; // kick the old runnext to the tail
         }
         for (;;) {
@@ -69,13 +59,28 @@ public:
             if (t - h < Capacity) {
                 slots_[t % Capacity].store(it, std::memory_order_relaxed);
                 tail_.store(t + 1, std::memory_order_release); // release: publishes the slot
-                return {};
+                return;
             }
-            item_batch<Item> batch;
-            if (put_slow(it, h, t, batch))
-                return batch;
+            if (put_slow(it, h, t, overflow))
+                return;
             // a thief moved head; the ring has room now
         }
+    }
+
+    /// Owner only. Appends `n` items at the tail; the ring must have room for
+    /// them (it does when it was empty and n <= Capacity).
+    void put_many(Item* const* items, std::uint32_t n) noexcept
+    {
+        std::uint32_t t = tail_.load(std::memory_order_relaxed);
+        for (std::uint32_t i = 0; i < n; ++i)
+            slots_[(t + i) % Capacity].store(items[i], std::memory_order_relaxed);
+        tail_.store(t + n, std::memory_order_release); // release: publishes the slots
+    }
+
+    /// Owner only; the free room in the ring (a lower bound: thieves only add room).
+    std::uint32_t room() const noexcept
+    {
+        return Capacity - (tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_acquire));
     }
 
     /// Owner only. Pops runnext (when `allow_next`) or the head. `from_next`
@@ -131,7 +136,7 @@ public:
     {
         std::uint32_t h = head_.load(std::memory_order_acquire);
         std::uint32_t t = tail_.load(std::memory_order_acquire);
-        return h == t && runnext_.load(std::memory_order_acquire) == nullptr;
+        return h == t && runnext_.load(std::memory_order_seq_cst) == nullptr;
     }
 
     /// Any thread; a snapshot (runnext included).
@@ -145,19 +150,19 @@ public:
     bool has_runnext() const noexcept { return runnext_.load(std::memory_order_acquire) != nullptr; }
 
 private:
-    // Moves half of a full ring plus `it` into `batch`. Fails if a thief moved
-    // head meanwhile.
-    bool put_slow(Item* it, std::uint32_t h, std::uint32_t t, item_batch<Item>& batch) noexcept
+    // Hands half of a full ring plus `it` to `overflow`. Fails if a thief
+    // moved head meanwhile.
+    template <class Sink>
+    bool put_slow(Item* it, std::uint32_t h, std::uint32_t t, Sink& overflow)
     {
         std::uint32_t n = (t - h) / 2;
-        Item* taken[Capacity / 2];
+        Item* taken[overflow_max];
         for (std::uint32_t i = 0; i < n; ++i)
             taken[i] = slots_[(h + i) % Capacity].load(std::memory_order_relaxed);
         if (!head_.compare_exchange_strong(h, h + n, std::memory_order_release)) // release: frees the slots
             return false;
-        for (std::uint32_t i = 0; i < n; ++i)
-            batch.push_back(taken[i]);
-        batch.push_back(it);
+        taken[n] = it;
+        overflow(static_cast<Item* const*>(taken), n + 1);
         return true;
     }
 

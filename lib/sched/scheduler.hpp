@@ -4,10 +4,12 @@
 #pragma once
 
 #include "sched/frame_cache.hpp"
+#include "sched/global_queue.hpp"
 #include "sched/parker.hpp"
 #include "sched/runq.hpp"
 
 #include <goro/detail/goroutine.hpp>
+#include <goro/detail/spinlock.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -34,6 +36,7 @@ struct p_state {
     std::uint32_t runnext_streak = 0; // consecutive runs taken from runnext
     std::int32_t budget = 0;          // cooperative budget left in this slice
     bool spinning = false;            // counted in scheduler::nmspinning_
+    std::int64_t spin_until = 0;      // end of the current spin window (0: none)
 
     // --- Shared ---
     runq<goroutine> runq_;                   // see runq.hpp for its protocol
@@ -53,6 +56,7 @@ public:
     static constexpr std::int32_t budget_per_slice = 128;
     static constexpr std::uint32_t global_check_interval = 61;
     static constexpr std::uint32_t max_runnext_streak = 3;
+    static constexpr std::int64_t spin_before_park_ns = 20'000;
 
     explicit scheduler(unsigned procs);
     ~scheduler();
@@ -83,9 +87,10 @@ private:
     goroutine* steal_work(p_state& p);
     goroutine* global_get_locked(p_state& p, std::uint32_t max);
     void global_put(goroutine& g);
-    void global_put_batch(item_batch<goroutine> batch);
+    void global_put_many(goroutine* const* gs, std::uint32_t n) noexcept;
     void put_local(p_state& p, goroutine& g, bool next) noexcept;
     void wake_if_needed() noexcept;
+    void wake_if_needed_after_rmw() noexcept;
     void wakep() noexcept;
     void reset_spinning(p_state& p) noexcept;
     bool any_work_visible() const noexcept;
@@ -97,13 +102,16 @@ private:
     std::vector<std::unique_ptr<p_state>> ps_;
     std::vector<std::uint32_t> coprimes_; // steal orders: start + k*step mod procs
 
-    // --- Guarded by mu_ ---
-    mutable std::mutex mu_;
-    item_batch<goroutine> global_;
+    using local_runq = runq<goroutine>;
+
+    // --- Guarded by mu_ (a spinlock: every critical section is O(1) but for
+    // the idle list's erase, which is O(procs)) ---
+    mutable spinlock mu_;
+    global_queue<goroutine, local_runq::overflow_max> global_;
     std::vector<p_state*> idle_;
 
     // --- Atomics (see "Spinning and parking" in scheduler.cpp) ---
-    std::atomic<std::uint32_t> global_size_{0}; // == global_.count; written under mu_, read without it
+    std::atomic<std::uint32_t> global_size_{0}; // == global_.size(); written under mu_, read without it
     std::atomic<std::uint32_t> npidle_{0};      // == idle_.size(); written under mu_
     std::atomic<std::uint32_t> nmspinning_{0};  // Ps that are spinning (looking for work)
     std::atomic<bool> stopping_{false};

@@ -14,10 +14,25 @@
 
 namespace {
 struct item {
-    item* sched_next = nullptr;
     int id = 0;
 };
 using small_q = goro::detail::runq<item, 4>;
+
+// Collects what a put overflows.
+struct overflow_log {
+    std::vector<item*> items;
+    int calls = 0;
+    void operator()(item* const* its, std::uint32_t n)
+    {
+        ++calls;
+        items.insert(items.end(), its, its + n);
+    }
+};
+
+void put(small_q& q, item* it, bool next)
+{
+    q.put(it, next, [](item* const*, std::uint32_t) { FAIL("unexpected overflow"); });
+}
 
 item* pop(small_q& q, bool allow_next = true)
 {
@@ -29,10 +44,10 @@ item* pop(small_q& q, bool allow_next = true)
 TEST_CASE("runq: FIFO order in the ring, runnext first", "[runq]")
 {
     small_q q;
-    item a{nullptr, 1}, b{nullptr, 2}, c{nullptr, 3};
-    CHECK(q.put(&a, false).count == 0);
-    CHECK(q.put(&b, false).count == 0);
-    CHECK(q.put(&c, true).count == 0);
+    item a{1}, b{2}, c{3};
+    put(q, &a, false);
+    put(q, &b, false);
+    put(q, &c, true);
     CHECK(q.size() == 3);
     bool from_next = false;
     CHECK(q.get(true, from_next) == &c);
@@ -46,10 +61,10 @@ TEST_CASE("runq: FIFO order in the ring, runnext first", "[runq]")
 TEST_CASE("runq: a new runnext kicks the old one to the tail", "[runq]")
 {
     small_q q;
-    item a{nullptr, 1}, b{nullptr, 2}, c{nullptr, 3};
-    q.put(&a, false);
-    q.put(&b, true);
-    q.put(&c, true); // b goes behind a
+    item a{1}, b{2}, c{3};
+    put(q, &a, false);
+    put(q, &b, true);
+    put(q, &c, true); // b goes behind a
     CHECK(pop(q) == &c);
     CHECK(pop(q) == &a);
     CHECK(pop(q) == &b);
@@ -58,9 +73,9 @@ TEST_CASE("runq: a new runnext kicks the old one to the tail", "[runq]")
 TEST_CASE("runq: skipping runnext takes the ring, and runnext when the ring is empty", "[runq]")
 {
     small_q q;
-    item a{nullptr, 1}, b{nullptr, 2};
-    q.put(&a, false);
-    q.put(&b, true);
+    item a{1}, b{2};
+    put(q, &a, false);
+    put(q, &b, true);
     bool from_next = true;
     CHECK(q.get(false, from_next) == &a);
     CHECK_FALSE(from_next);
@@ -75,13 +90,14 @@ TEST_CASE("runq: a full ring overflows half of itself plus the new item", "[runq
     for (int i = 0; i < 6; ++i)
         it[i].id = i;
     for (int i = 0; i < 4; ++i)
-        REQUIRE(q.put(&it[i], false).count == 0);
-    auto batch = q.put(&it[4], false);
-    REQUIRE(batch.count == 3); // two oldest + the new one
-    CHECK(batch.head == &it[0]);
-    CHECK(batch.head->sched_next == &it[1]);
-    CHECK(batch.tail == &it[4]);
-    CHECK(batch.tail->sched_next == nullptr);
+        put(q, &it[i], false);
+    overflow_log log;
+    q.put(&it[4], false, log);
+    REQUIRE(log.calls == 1);
+    REQUIRE(log.items.size() == 3); // two oldest + the new one, oldest first
+    CHECK(log.items[0] == &it[0]);
+    CHECK(log.items[1] == &it[1]);
+    CHECK(log.items[2] == &it[4]);
     CHECK(q.size() == 2);
     CHECK(pop(q) == &it[2]);
     CHECK(pop(q) == &it[3]);
@@ -93,11 +109,24 @@ TEST_CASE("runq: indices wrap around the ring", "[runq]")
     item it[3];
     for (int round = 0; round < 1000; ++round) {
         for (auto& i : it)
-            REQUIRE(q.put(&i, false).count == 0);
+            put(q, &i, false);
         for (auto& i : it)
             REQUIRE(pop(q) == &i);
     }
     CHECK(q.empty());
+}
+
+TEST_CASE("runq: put_many appends in order", "[runq]")
+{
+    small_q q;
+    item it[3];
+    item* arr[3] = {&it[0], &it[1], &it[2]};
+    CHECK(q.room() == 4);
+    q.put_many(arr, 3);
+    CHECK(q.room() == 1);
+    CHECK(pop(q) == &it[0]);
+    CHECK(pop(q) == &it[1]);
+    CHECK(pop(q) == &it[2]);
 }
 
 TEST_CASE("runq: steal takes half, rounding up, and returns one to run", "[runq]")
@@ -105,7 +134,7 @@ TEST_CASE("runq: steal takes half, rounding up, and returns one to run", "[runq]
     small_q victim, thief;
     item it[4];
     for (auto& i : it)
-        victim.put(&i, false);
+        put(victim, &i, false);
     item* got = victim.steal_into(thief, false);
     CHECK(got == &it[1]); // stole it[0], it[1]; runs the last one stolen
     CHECK(thief.size() == 1);
@@ -118,7 +147,7 @@ TEST_CASE("runq: runnext is stolen only when asked and the ring is empty", "[run
 {
     small_q victim, thief;
     item a;
-    victim.put(&a, true);
+    put(victim, &a, true);
     CHECK(victim.steal_into(thief, false) == nullptr);
     CHECK(victim.steal_into(thief, true) == &a);
     CHECK(victim.empty());
@@ -160,18 +189,16 @@ TEST_CASE("runq: randomized owner vs thieves, every item taken exactly once", "[
         });
 
     std::mt19937 rng(42);
-    std::vector<item*> overflow;
+    overflow_log overflow;
     for (int i = 0; i < total; ++i) {
-        auto batch = owner_q.put(&items[i], rng() % 3 == 0);
-        for (item* b = batch.head; b; b = b->sched_next)
-            overflow.push_back(b);
+        owner_q.put(&items[i], rng() % 3 == 0, overflow);
         if (rng() % 2 == 0)
             if (item* it = pop(owner_q, rng() % 2 == 0))
                 take(it);
     }
     while (item* it = pop(owner_q))
         take(it);
-    for (item* it : overflow)
+    for (item* it : overflow.items)
         take(it);
     // Thieves may still hold items they stole; wait until all are accounted
     // (a lost item fails the checks below after the deadline, not a hang).
@@ -187,4 +214,34 @@ TEST_CASE("runq: randomized owner vs thieves, every item taken exactly once", "[
     for (auto& t : taken)
         bad += t.load() != 1;
     CHECK(bad == 0);
+}
+
+#include "sched/global_queue.hpp"
+
+TEST_CASE("global_queue: FIFO across chunks, whole-chunk pops, chunk reuse", "[runq]")
+{
+    goro::detail::global_queue<item, 3> q;
+    item it[8];
+    for (auto& i : it)
+        q.push(&i); // chunks of 3, 3, 2
+    CHECK(q.size() == 8);
+    CHECK(q.pop() == &it[0]);
+    auto* c = q.pop_chunk(); // the rest of the first chunk
+    REQUIRE(c != nullptr);
+    REQUIRE(c->size() == 2);
+    CHECK(c->items[c->begin] == &it[1]);
+    CHECK(c->items[c->begin + 1] == &it[2]);
+    q.recycle(c);
+    item* many[2] = {&it[0], &it[1]};
+    q.push_many(many, 2); // a chunk of its own, after the open tail chunk
+    std::vector<item*> order;
+    while (item* x = q.pop())
+        order.push_back(x);
+    REQUIRE(order.size() == 7);
+    CHECK(order[0] == &it[3]);
+    CHECK(order[4] == &it[7]);
+    CHECK(order[5] == &it[0]);
+    CHECK(order[6] == &it[1]);
+    CHECK(q.size() == 0);
+    CHECK(q.pop_chunk() == nullptr);
 }

@@ -8,8 +8,7 @@
 //
 // Ownership of a G by state (see lib/sched/scheduler.cpp for the scheduler side):
 //   runnable  the G sits in exactly one run queue (a P's slots, a runnext slot or
-//             the global queue); whoever pops it owns it. `sched_next` is used
-//             only by the global queue and batch lists.
+//             the global queue); whoever pops it owns it.
 //   running   the worker that resumed `leaf` owns it until the coroutine
 //             suspends. After resume() returns the worker never touches it.
 //   waiting   owned by the wait queue of the object it parked on (sema,
@@ -66,27 +65,26 @@ inline constexpr std::uintptr_t join_detached = 2;
 GORO_API void* frame_alloc(std::size_t size);
 GORO_API void frame_free(void* frame, std::size_t size) noexcept;
 
+// Field order is by heat: what the worker and the final awaiter touch on
+// every run comes first, within one cache line of the frame header.
 struct promise_base {
-    // --- Scheduler fields (meaningful when kind != call) ---
-    /// Intrusive link for the global run queue and batches; owned by the queue.
-    promise_base* sched_next = nullptr;
-    /// Coroutine to resume next. Written by the goroutine just before it
-    /// publishes itself to a queue; read by the worker that pops it (ordered by
-    /// the queue's release/acquire pair).
+    /// Coroutine to resume next (kind != call). Written by the goroutine just
+    /// before it publishes itself to a queue; read by the worker that pops it
+    /// (ordered by the queue's release/acquire pair).
     std::coroutine_handle<> leaf;
-    spawn_site site;
-    /// Joinable roots only: join_running, join_done, join_detached, or the
-    /// parked joiner's promise_base* (set by CAS from join_running).
-    std::atomic<std::uintptr_t> join{join_running};
-    g_kind kind = g_kind::call;
-    wait_reason reason = wait_reason::none;
-
-    // --- Call/return ---
     /// kind == call: the coroutine awaiting this one. A root has no awaiter and
     /// keeps its own frame here instead, so the scheduler can destroy a runnable
     /// root at shutdown without knowing its promise type.
     std::coroutine_handle<> continuation;
     std::exception_ptr error;
+    /// Joinable roots only: join_running, join_done, join_detached, or the
+    /// parked joiner's promise_base* (set by CAS from join_running).
+    std::atomic<std::uintptr_t> join{join_running};
+    /// Where the goroutine was started (kind != call), for panics and dumps.
+    const char* site_file = nullptr;
+    std::uint32_t site_line = 0;
+    g_kind kind = g_kind::call;
+    wait_reason reason = wait_reason::none;
 
     static void* operator new(std::size_t size) { return frame_alloc(size); }
     static void operator delete(void* frame, std::size_t size) noexcept { frame_free(frame, size); }

@@ -14,8 +14,8 @@ GORO_API goroutine* current_g() noexcept;
 /// current_g(), or a goro::panic naming `what` when called outside a goroutine.
 GORO_API goroutine& require_g(const char* what);
 
-/// Hands a new root goroutine to the scheduler (the current P's runnext slot,
-/// or the global queue from a thread that is not a worker).
+/// Hands a new root goroutine to the scheduler (the tail of the current P's
+/// run queue, or the global queue from a thread that is not a worker).
 GORO_API void start_goroutine(goroutine& g);
 
 /// Makes a parked goroutine runnable; its `leaf` must already be set. Callable
