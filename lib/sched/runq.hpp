@@ -109,8 +109,13 @@ public:
                 return nullptr;
             }
             Item* it = slots_[h % Capacity].load(std::memory_order_relaxed);
-            if (head_.compare_exchange_weak(h, h + 1, std::memory_order_release)) // release: the slot may be reused
+            if (head_.compare_exchange_weak(h, h + 1, std::memory_order_release)) { // release: the slot may be reused
+                // The next item was likely written by another core (a thief's
+                // batch, a global chunk): start fetching it while `it` runs.
+                if (h + 1 != t)
+                    __builtin_prefetch(slots_[(h + 1) % Capacity].load(std::memory_order_relaxed));
                 return it;
+            }
         }
     }
 

@@ -1,0 +1,22 @@
+// Command-line handling shared by the goro benchmark programs.
+#pragma once
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+
+/// argv[1] as a positive count that fits an int (wait_group::add takes one),
+/// or `fallback` when absent. Exits with status 2 and a usage line on anything
+/// else.
+inline long count_arg(int argc, char** argv, long fallback, const char* what)
+{
+    if (argc < 2)
+        return fallback;
+    char* end = nullptr;
+    long v = std::strtol(argv[1], &end, 10);
+    if (argc > 2 || end == argv[1] || *end != '\0' || v <= 0 || v > INT_MAX) {
+        std::fprintf(stderr, "usage: %s [%s]\n", argv[0], what);
+        std::exit(2);
+    }
+    return v;
+}
