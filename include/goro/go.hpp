@@ -39,16 +39,31 @@ std::coroutine_handle<task_promise<T>> make_root(task<T>& t, g_kind kind, spawn_
 
 // The frame of a goroutine started with go(fn, args...): fn and args are
 // parameters of this coroutine, so they live in its frame for as long as the
-// goroutine runs, and `fn` is invoked on that copy.
+// goroutine runs, and `fn` is invoked on those copies: as lvalues when it
+// accepts them (so a reference parameter binds to the frame's copy), else as
+// rvalues (so a move-only argument can be taken by value).
+template <class F, class... Args>
+inline constexpr bool invocable_in_frame_v =
+    std::is_invocable_v<F&, Args&...> || std::is_invocable_v<F&, Args&&...>;
+
+template <class F, class... Args>
+decltype(auto) invoke_frame_copies(F& fn, Args&... args)
+{
+    if constexpr (std::is_invocable_v<F&, Args&...>)
+        return std::invoke(fn, args...);
+    else
+        return std::invoke(fn, std::move(args)...);
+}
+
 template <class F, class... Args>
 task<void> invoke_in_frame(F fn, Args... args)
 {
-    using result = std::invoke_result_t<F&, Args&...>;
-    if constexpr (is_task_v<result>) {
-        result inner = std::invoke(fn, args...);
+    using result = decltype(invoke_frame_copies(fn, args...));
+    if constexpr (is_task_v<std::remove_cvref_t<result>>) {
+        std::remove_cvref_t<result> inner = invoke_frame_copies(fn, args...);
         co_await std::move(inner);
     } else {
-        std::invoke(fn, args...);
+        invoke_frame_copies(fn, args...);
     }
 }
 
@@ -73,11 +88,14 @@ void go(task<T> t, detail::spawn_site site = detail::spawn_site::here())
 
 /// Starts `fn(args...)` as a detached goroutine. `fn` and every argument are
 /// decay-copied (or moved) into the goroutine's own frame first, so nothing the
-/// caller owns can dangle; pass std::ref to share an object on purpose. `fn`
-/// may return a goro::task (which is then awaited) or anything else (ignored).
+/// caller owns can dangle; pass std::ref or a pointer to share an object on
+/// purpose. `fn` gets the frame's copies as lvalues if it accepts them, else as
+/// rvalues (move-only arguments by value). It may return a goro::task (which is
+/// then awaited) or anything else (ignored).
 /// Otherwise as go(task).
 template <class F, class... Args>
-    requires std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...> && (!detail::is_task_v<std::decay_t<F>>)
+    requires detail::invocable_in_frame_v<std::decay_t<F>, std::decay_t<Args>...> &&
+             (!detail::is_task_v<std::decay_t<F>>)
 void go(F&& fn, Args&&... args)
 {
     task<void> t = detail::invoke_in_frame(std::decay_t<F>(std::forward<F>(fn)),

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <sys/wait.h>
@@ -136,9 +137,18 @@ TEST_CASE("go(fn, args...): fn and args are copied into the goroutine's frame", 
         std::atomic<int> plain{0};
         goro::go([](std::atomic<int>* p, goro::wait_group* w) { p->store(5); w->done(); }, &plain, &wg);
         co_await wg.wait();
-        co_return result + std::to_string(plain.load());
+        // Move-only arguments are moved into the frame, then into fn.
+        std::string moved;
+        wg.add(1);
+        goro::go([](std::unique_ptr<std::string> s, std::string* out, goro::wait_group* w) -> goro::task<void> {
+            co_await goro::yield();
+            *out = *s;
+            w->done();
+        }, std::make_unique<std::string>("+moved"), &moved, &wg);
+        co_await wg.wait();
+        co_return result + std::to_string(plain.load()) + moved;
     };
-    CHECK(goro::run(fn()) == "copied5");
+    CHECK(goro::run(fn()) == "copied5+moved");
 }
 
 TEST_CASE("run: gomaxprocs, num_goroutine and runtime_config", "[go]")
