@@ -24,6 +24,15 @@ const char* wait_reason_name(wait_reason r) noexcept
     case wait_reason::wait_group: return "wait_group";
     case wait_reason::join: return "join";
     case wait_reason::semacquire: return "semacquire";
+    case wait_reason::sync_mutex: return "sync.Mutex.Lock";
+    case wait_reason::sync_rw_mutex: return "sync.RWMutex.Lock";
+    case wait_reason::sync_cond: return "sync.Cond.Wait";
+    case wait_reason::sync_once: return "sync.Once.Do";
+    case wait_reason::sync_semaphore: return "semaphore.Acquire";
+    case wait_reason::chan_send: return "chan send";
+    case wait_reason::chan_recv: return "chan receive";
+    case wait_reason::chan_nil: return "chan send (nil chan)";
+    case wait_reason::select: return "select";
     }
     return "unknown";
 }

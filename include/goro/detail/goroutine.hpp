@@ -47,6 +47,15 @@ enum class wait_reason : std::uint8_t {
     wait_group, // goro::wait_group::wait
     join,       // co_await on a join_handle
     semacquire, // the runtime semaphore under sync primitives
+    sync_mutex,     // goro::mutex::lock
+    sync_rw_mutex,  // goro::rw_mutex::lock / rlock
+    sync_cond,      // goro::cond::wait
+    sync_once,      // goro::once::call, waiting for the first caller
+    sync_semaphore, // goro::semaphore::acquire
+    chan_send,      // co_await ch.send(v)
+    chan_recv,      // co_await ch.recv()
+    chan_nil,       // send or receive on a nil channel: forever
+    select,         // goro::select with no ready case
 };
 
 GORO_API const char* wait_reason_name(wait_reason r) noexcept;
