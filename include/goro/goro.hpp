@@ -1,6 +1,7 @@
 // The umbrella header: everything goro offers.
 #pragma once
 
+#include <goro/chan.hpp>
 #include <goro/config.hpp>
 #include <goro/go.hpp>
 #include <goro/panic.hpp>

@@ -31,7 +31,7 @@ const char* wait_reason_name(wait_reason r) noexcept
     case wait_reason::sync_semaphore: return "semaphore.Acquire";
     case wait_reason::chan_send: return "chan send";
     case wait_reason::chan_recv: return "chan receive";
-    case wait_reason::chan_nil: return "chan send (nil chan)";
+    case wait_reason::chan_nil: return "chan (nil chan)";
     case wait_reason::select: return "select";
     }
     return "unknown";

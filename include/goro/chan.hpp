@@ -1,0 +1,237 @@
+// goro::chan<T>: Go's channels — make(chan T), make(chan T, n), <-, close,
+// len, cap, chan<- T and <-chan T.
+#pragma once
+
+#include <goro/config.hpp>
+#include <goro/detail/chan_core.hpp>
+#include <goro/panic.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <new>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace goro {
+
+template <class T>
+class send_chan;
+template <class T>
+class recv_chan;
+
+namespace detail {
+
+/// One counted reference to a channel's shared state (nullptr: nil channel).
+class chan_ref {
+public:
+    chan_ref() noexcept = default;
+    explicit chan_ref(chan_base* c) noexcept : c_(c) {}
+    chan_ref(const chan_ref& o) noexcept : c_(o.c_)
+    {
+        if (c_)
+            c_->retain();
+    }
+    chan_ref(chan_ref&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+    chan_ref& operator=(chan_ref o) noexcept
+    {
+        std::swap(c_, o.c_);
+        return *this;
+    }
+    ~chan_ref()
+    {
+        if (c_)
+            c_->release();
+    }
+    chan_base* get() const noexcept { return c_; }
+
+private:
+    chan_base* c_ = nullptr;
+};
+
+template <class T>
+struct [[nodiscard]] send_awaiter {
+    chan_base* c;
+    T value;
+    chan_waiter w{};
+
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> leaf) { return chan_send(c, &value, w, leaf); }
+    void await_resume() const
+    {
+        if (!w.success)
+            throw panic("goro::chan: send on closed channel");
+    }
+};
+
+template <class T>
+struct [[nodiscard]] recv_awaiter {
+    chan_base* c;
+    chan_waiter w{};
+    alignas(T) unsigned char storage[sizeof(T)];
+
+    explicit recv_awaiter(chan_base* ch) noexcept : c(ch) {}
+    recv_awaiter(recv_awaiter&& o) noexcept : c(o.c) {} // only before use: nothing queued, no value yet
+
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> leaf) { return chan_recv(c, storage, w, leaf); }
+    std::optional<T> await_resume() noexcept(std::is_nothrow_move_constructible_v<T>)
+    {
+        if (!w.success)
+            return std::nullopt;
+        T* v = std::launder(reinterpret_cast<T*>(storage));
+        std::optional<T> out(std::move(*v));
+        v->~T();
+        return out;
+    }
+};
+
+template <class T>
+bool try_send_copy(chan_base* c, T&& v)
+{
+    switch (chan_try_send(c, std::addressof(v))) {
+    case try_status::done: return true;
+    case try_status::would_block: return false;
+    case try_status::closed: break;
+    }
+    throw panic("goro::chan: send on closed channel");
+}
+
+template <class T>
+std::optional<T> try_recv_value(chan_base* c, bool* closed)
+{
+    alignas(T) unsigned char storage[sizeof(T)];
+    try_status st = chan_try_recv(c, storage);
+    if (closed)
+        *closed = st == try_status::closed;
+    if (st != try_status::done)
+        return std::nullopt;
+    T* v = std::launder(reinterpret_cast<T*>(storage));
+    std::optional<T> out(std::move(*v));
+    v->~T();
+    return out;
+}
+
+} // namespace detail
+
+/// A channel of T: Go's `chan T`. A shared handle — copies refer to the same
+/// channel, like copies of a Go channel value; the channel lives until its
+/// last handle is gone (buffered values still in it are destroyed then).
+///
+/// - `goro::chan<T> ch;` is a nil channel (Go's zero value): send and receive
+///   on it park the goroutine forever, close() throws goro::panic. A nil
+///   channel in a select is a case that never fires.
+/// - `goro::chan<T> ch(0)` is `make(chan T)` (unbuffered: a send completes
+///   only when a receiver takes the value); `goro::chan<T> ch(n)` is
+///   `make(chan T, n)`.
+/// - All operations may be called from any goroutine on any P; try_send,
+///   try_recv, close, size and capacity also from threads outside the runtime.
+/// - T must be nothrow-move-constructible: values are moved under the
+///   channel's lock. Move-only T works.
+template <class T>
+class chan {
+    static_assert(std::is_object_v<T> && !std::is_array_v<T> && std::is_nothrow_move_constructible_v<T>,
+                  "goro::chan<T> needs an object type T that is nothrow-move-constructible");
+
+public:
+    using value_type = T;
+
+    /// A nil channel.
+    chan() noexcept = default;
+    /// make(chan T, capacity); 0 is unbuffered. Throws std::bad_alloc, or
+    /// std::length_error past 2^32 - 1 elements.
+    explicit chan(std::size_t capacity) : ref_(detail::chan_base::create(detail::elem_ops_for<T>, capacity)) {}
+
+    /// `co_await ch.send(v)`: Go's `ch <- v`. Completes without suspending when
+    /// a receiver is parked (the value goes straight to it, and it becomes
+    /// runnable next on this P) or the buffer has room; otherwise parks until a
+    /// receiver takes the value. Resumes on the P of the goroutine that took
+    /// it. Throws goro::panic("goro::chan: send on closed channel") if the
+    /// channel is closed, or gets closed while the sender is parked (the value
+    /// is then destroyed with the awaiter, never delivered).
+    detail::send_awaiter<T> send(T value) const noexcept(std::is_nothrow_move_constructible_v<T>)
+    {
+        return {ref_.get(), std::move(value)};
+    }
+
+    /// `co_await ch.recv()`: Go's `v, ok := <-ch`. Returns the oldest value, or
+    /// std::nullopt once the channel is closed and drained. Completes without
+    /// suspending when a value is buffered or a sender is parked; otherwise
+    /// parks until a sender or close() arrives, and resumes on its P.
+    /// `while (auto v = co_await ch.recv())` is `for v := range ch`.
+    detail::recv_awaiter<T> recv() const noexcept { return detail::recv_awaiter<T>(ref_.get()); }
+
+    /// Sends without blocking: true if a receiver took the value or it was
+    /// buffered (then `v` is moved from); false if the send would block (`v`
+    /// untouched). Throws goro::panic on a closed channel.
+    bool try_send(T&& v) const { return detail::try_send_copy(ref_.get(), std::move(v)); }
+    bool try_send(const T& v) const
+    {
+        T copy(v);
+        return detail::try_send_copy(ref_.get(), std::move(copy));
+    }
+
+    /// Receives without blocking: a value if one is buffered or a sender is
+    /// parked, else std::nullopt. The second form also reports whether the
+    /// channel is closed and drained (nothing will ever arrive).
+    std::optional<T> try_recv() const { return detail::try_recv_value<T>(ref_.get(), nullptr); }
+    std::optional<T> try_recv(bool& closed) const { return detail::try_recv_value<T>(ref_.get(), &closed); }
+
+    /// Go's close(ch): receivers drain the buffer, then get std::nullopt;
+    /// parked senders wake with goro::panic. Never suspends. Throws
+    /// goro::panic on a closed or nil channel.
+    void close() const { detail::chan_close(ref_.get()); }
+
+    /// len(ch): buffered values (a snapshot); 0 for nil.
+    std::size_t size() const noexcept { return detail::chan_size(ref_.get()); }
+    /// cap(ch); 0 for nil and unbuffered.
+    std::size_t capacity() const noexcept { return ref_.get() ? ref_.get()->cap : 0; }
+
+    /// True unless nil.
+    explicit operator bool() const noexcept { return ref_.get() != nullptr; }
+    friend bool operator==(const chan& a, const chan& b) noexcept { return a.ref_.get() == b.ref_.get(); }
+
+private:
+    detail::chan_ref ref_;
+};
+
+/// Go's `chan<- T`: the send half of a chan<T>; converts implicitly from it.
+template <class T>
+class send_chan {
+public:
+    using value_type = T;
+    send_chan() noexcept = default;
+    send_chan(const chan<T>& c) noexcept : ch_(c) {}
+
+    detail::send_awaiter<T> send(T value) const { return ch_.send(std::move(value)); }
+    bool try_send(T&& v) const { return ch_.try_send(std::move(v)); }
+    bool try_send(const T& v) const { return ch_.try_send(v); }
+    void close() const { ch_.close(); }
+    std::size_t size() const noexcept { return ch_.size(); }
+    std::size_t capacity() const noexcept { return ch_.capacity(); }
+    explicit operator bool() const noexcept { return static_cast<bool>(ch_); }
+
+private:
+    chan<T> ch_;
+};
+
+/// Go's `<-chan T`: the receive half of a chan<T>; converts implicitly from it.
+template <class T>
+class recv_chan {
+public:
+    using value_type = T;
+    recv_chan() noexcept = default;
+    recv_chan(const chan<T>& c) noexcept : ch_(c) {}
+
+    detail::recv_awaiter<T> recv() const noexcept { return ch_.recv(); }
+    std::optional<T> try_recv() const { return ch_.try_recv(); }
+    std::optional<T> try_recv(bool& closed) const { return ch_.try_recv(closed); }
+    std::size_t size() const noexcept { return ch_.size(); }
+    std::size_t capacity() const noexcept { return ch_.capacity(); }
+    explicit operator bool() const noexcept { return static_cast<bool>(ch_); }
+
+private:
+    chan<T> ch_;
+};
+
+} // namespace goro

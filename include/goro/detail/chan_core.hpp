@@ -1,0 +1,129 @@
+// The type-erased core of goro::chan<T> (Go's hchan), shared by every element
+// type. Its algorithm and invariants are written at the top of
+// lib/chan/chan.cpp; chan.hpp only adds the typed surface.
+#pragma once
+
+#include <goro/config.hpp>
+#include <goro/detail/goroutine.hpp>
+#include <goro/detail/spinlock.hpp>
+
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <utility>
+
+namespace goro::detail {
+
+/// How the core moves and destroys elements it only knows as bytes.
+struct elem_ops {
+    std::size_t size;
+    std::size_t align;
+    /// Constructs *dst from std::move(*src); *src stays alive (moved-from).
+    void (*move_construct)(void* dst, void* src) noexcept;
+    void (*destroy)(void* p) noexcept;
+};
+
+template <class T>
+inline constexpr elem_ops elem_ops_for{
+    sizeof(T),
+    alignof(T),
+    [](void* dst, void* src) noexcept { ::new (dst) T(std::move(*static_cast<T*>(src))); },
+    [](void* p) noexcept { static_cast<T*>(p)->~T(); },
+};
+
+/// The state a parked select shares among its cases: the first waker (or the
+/// select itself, giving up) to CAS `winner` from `none` owns the outcome.
+struct select_state {
+    static constexpr std::uint32_t none = 0xffffffffu;
+    std::atomic<std::uint32_t> winner{none};
+
+    bool try_win(std::uint32_t case_index) noexcept
+    {
+        std::uint32_t expected = none;
+        // acq_rel: the winner's writes to the case (value, success) happen
+        // before the select reads them after being readied.
+        return winner.compare_exchange_strong(expected, case_index, std::memory_order_acq_rel,
+                                              std::memory_order_acquire);
+    }
+};
+
+/// A goroutine parked on a channel (Go's sudog). It lives in the awaiter, so
+/// in the parked goroutine's frame: waiting allocates nothing. Every field is
+/// guarded by the lock of the channel whose queue holds it, until a waker
+/// dequeues it; from then on only the waker writes it, and the goroutine reads
+/// it after being readied.
+struct chan_waiter {
+    chan_waiter* prev = nullptr;
+    chan_waiter* next = nullptr;
+    goroutine* g = nullptr;
+    /// send: the value to move from; recv: uninitialized storage to construct into.
+    void* slot = nullptr;
+    /// A select case's shared state, or nullptr for a plain send/recv.
+    select_state* sel = nullptr;
+    std::uint16_t case_index = 0;
+    bool queued = false;
+    /// Set by the waker: true if the value moved (recv: a value arrived), false
+    /// if the channel was closed.
+    bool success = false;
+};
+
+/// FIFO of waiters; guarded by the channel lock.
+struct wait_queue {
+    chan_waiter* first = nullptr;
+    chan_waiter* last = nullptr;
+
+    bool empty() const noexcept { return first == nullptr; }
+    GORO_API void push_back(chan_waiter& w) noexcept;
+    /// Unlinks `w` if it is queued (idempotent).
+    GORO_API void remove(chan_waiter& w) noexcept;
+    /// Unlinks and returns the first waiter that may be completed: a plain
+    /// waiter, or a select case that wins its select. nullptr if none.
+    GORO_API chan_waiter* dequeue() noexcept;
+};
+
+/// The shared state of a channel; one allocation with its ring buffer behind it.
+class chan_base {
+public:
+    /// Allocates a channel of `capacity` elements (0: unbuffered).
+    GORO_API static chan_base* create(const elem_ops& ops, std::size_t capacity);
+
+    void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+    GORO_API void release() noexcept;
+
+    // --- Immutable after create ---
+    const elem_ops* ops;
+    std::uint32_t cap;
+    unsigned char* buf;
+
+    // --- Guarded by lock ---
+    spinlock lock;
+    bool closed = false;
+    std::uint32_t count = 0;   // buffered elements
+    std::uint32_t recv_at = 0; // index of the oldest buffered element
+    wait_queue recvq;
+    wait_queue sendq;
+
+private:
+    chan_base(const elem_ops& o, std::uint32_t c, unsigned char* b) noexcept : ops(&o), cap(c), buf(b) {}
+    ~chan_base() = default;
+
+    std::atomic<std::uint32_t> refs_{1}; // handles (chan, send_chan, recv_chan)
+};
+
+// Blocking operations, called from await_suspend. Each returns false when the
+// operation completed without parking (the caller resumes at once) and true
+// when the goroutine parked (or yielded because its budget ran out, the
+// operation already done). `c == nullptr` is a nil channel: parks forever.
+GORO_API bool chan_send(chan_base* c, void* value, chan_waiter& w, std::coroutine_handle<> leaf);
+GORO_API bool chan_recv(chan_base* c, void* out, chan_waiter& w, std::coroutine_handle<> leaf);
+
+enum class try_status : std::uint8_t { done, would_block, closed };
+
+GORO_API try_status chan_try_send(chan_base* c, void* value);
+GORO_API try_status chan_try_recv(chan_base* c, void* out);
+GORO_API void chan_close(chan_base* c);
+GORO_API std::size_t chan_size(chan_base* c) noexcept;
+
+} // namespace goro::detail

@@ -1,0 +1,321 @@
+// Channels: Go's chan.go on a goroutine-parking runtime.
+//
+// A channel is one allocation: chan_base, then a ring of `cap` elements. One
+// spinlock guards everything mutable (closed, count, recv_at, both queues and
+// the waiters in them). Invariants, as in Go:
+//   - At least one of recvq and sendq is empty (a sender finding a parked
+//     receiver hands over instead of queueing, and vice versa).
+//   - count > 0 implies recvq is empty; count < cap implies sendq is empty.
+//   - A waiter is in at most one queue; `queued` says whether it is linked.
+//
+// Handoff: a sender that finds a parked receiver moves the value straight
+// into the receiver's awaiter storage, unlinks it, drops the lock and readies
+// it (onto this P's runnext: the receiver runs next, on the cache that holds
+// the value). A receiver that finds a parked sender on a full buffered channel
+// takes the oldest buffered value and moves the sender's value into the freed
+// slot, keeping FIFO order; on an unbuffered channel it takes the sender's
+// value directly. The waker writes the waiter's result before ready(), whose
+// run-queue publish (release) pairs with the worker's pop (acquire): the
+// readied goroutine sees the value. After ready() the waker never touches the
+// waiter again — its frame may already be running elsewhere.
+//
+// Select cases are waiters with `sel` set. A waker completes one only if it
+// wins the select's CAS (select_state::try_win); a case whose select already
+// fired is unlinked and skipped (the select unlinks its other cases itself,
+// under each channel's lock, and tolerates finding them gone).
+//
+// Close wakes every waiter: receivers with no value (std::nullopt), senders
+// with success == false (they throw goro::panic on resume). A value parked in
+// a sender's awaiter is never delivered after close; it dies with the awaiter.
+//
+// Every operation that completes without parking spends one unit of the
+// cooperative budget; when none is left the goroutine yields after completing
+// the operation, so a loop over an always-ready channel cannot starve its P.
+//
+// Rejected: a lock-free ring for buffered channels (two CAS per element and
+// still a lock for the wait queues; Go measured no win), allocating a waiter
+// per park (the awaiter is already in the frame), waking parked receivers
+// with the value still in the buffer (a second lock round-trip per element).
+
+#include <goro/detail/chan_core.hpp>
+#include <goro/detail/sched.hpp>
+#include <goro/panic.hpp>
+
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+
+namespace goro::detail {
+
+// ---------------------------------------------------------------------------
+// Wait queues
+
+void wait_queue::push_back(chan_waiter& w) noexcept
+{
+    w.next = nullptr;
+    w.prev = last;
+    if (last)
+        last->next = &w;
+    else
+        first = &w;
+    last = &w;
+    w.queued = true;
+}
+
+void wait_queue::remove(chan_waiter& w) noexcept
+{
+    if (!w.queued)
+        return;
+    if (w.prev)
+        w.prev->next = w.next;
+    else
+        first = w.next;
+    if (w.next)
+        w.next->prev = w.prev;
+    else
+        last = w.prev;
+    w.prev = w.next = nullptr;
+    w.queued = false;
+}
+
+chan_waiter* wait_queue::dequeue() noexcept
+{
+    while (chan_waiter* w = first) {
+        remove(*w);
+        if (!w->sel || w->sel->try_win(w->case_index))
+            return w;
+        // That select already fired on another case; it unlinks the rest itself.
+    }
+    return nullptr;
+}
+
+// ---------------------------------------------------------------------------
+// Allocation and reference counting
+
+chan_base* chan_base::create(const elem_ops& ops, std::size_t capacity)
+{
+    if (capacity > 0xffffffffu)
+        throw std::length_error("goro::chan: capacity above 2^32 - 1 elements");
+    std::size_t align = ops.align > alignof(chan_base) ? ops.align : alignof(chan_base);
+    std::size_t header = (sizeof(chan_base) + ops.align - 1) / ops.align * ops.align;
+    std::size_t bytes = header + capacity * ops.size;
+    void* mem = ::operator new(bytes, std::align_val_t(align));
+    auto* buf = capacity ? static_cast<unsigned char*>(mem) + header : nullptr;
+    return ::new (mem) chan_base(ops, std::uint32_t(capacity), buf);
+}
+
+void chan_base::release() noexcept
+{
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) // acq_rel: the last owner sees every write
+        return;
+    // No handle is left, so no goroutine can be parked on this channel (a
+    // parked goroutine's awaiter was created from a handle in its frame).
+    for (std::uint32_t i = 0; i < count; ++i)
+        ops->destroy(buf + std::size_t((recv_at + i) % cap) * ops->size);
+    std::size_t align = ops->align > alignof(chan_base) ? ops->align : alignof(chan_base);
+    this->~chan_base();
+    ::operator delete(static_cast<void*>(this), std::align_val_t(align));
+}
+
+namespace {
+
+unsigned char* slot_at(chan_base& c, std::uint32_t i) noexcept
+{
+    return c.buf + std::size_t(i) * c.ops->size;
+}
+
+// Parks the running goroutine (no queue) forever: a nil channel.
+bool park_forever(std::coroutine_handle<> leaf, const char* what)
+{
+    goroutine& g = require_g(what);
+    g.leaf = leaf;
+    g.reason = wait_reason::chan_nil;
+    return true;
+}
+
+// The operation completed without parking: spend budget, or yield.
+bool completed(std::coroutine_handle<> leaf) noexcept
+{
+    if (spend_budget())
+        return false;
+    yield_now(leaf);
+    return true;
+}
+
+// Moves the oldest buffered element into `out`. Lock held, count > 0.
+void take_buffered(chan_base& c, void* out) noexcept
+{
+    unsigned char* s = slot_at(c, c.recv_at);
+    c.ops->move_construct(out, s);
+    c.ops->destroy(s);
+    c.recv_at = c.recv_at + 1 == c.cap ? 0 : c.recv_at + 1;
+    --c.count;
+}
+
+// Appends `value` to the buffer. Lock held, count < cap.
+void put_buffered(chan_base& c, void* value) noexcept
+{
+    std::uint32_t at = c.recv_at + c.count;
+    if (at >= c.cap)
+        at -= c.cap;
+    c.ops->move_construct(slot_at(c, at), value);
+    ++c.count;
+}
+
+// Receives from a parked sender `s` into `out`. Lock held.
+void recv_from_sender(chan_base& c, chan_waiter& s, void* out) noexcept
+{
+    if (c.cap == 0) {
+        c.ops->move_construct(out, s.slot);
+    } else {
+        // Full buffer: the oldest element goes out, the sender's value takes
+        // its slot, which becomes the newest.
+        take_buffered(c, out);
+        put_buffered(c, s.slot);
+    }
+    s.success = true;
+}
+
+// Sends or receives if that can be done now. Lock held on entry; a handoff
+// to a parked goroutine releases it before readying that goroutine.
+try_status send_now(chan_base& c, void* value, std::unique_lock<spinlock>& lock)
+{
+    if (c.closed)
+        return try_status::closed;
+    if (chan_waiter* r = c.recvq.dequeue()) {
+        c.ops->move_construct(r->slot, value);
+        r->success = true;
+        goroutine* g = r->g;
+        lock.unlock();
+        ready(*g);
+        return try_status::done;
+    }
+    if (c.count < c.cap) {
+        put_buffered(c, value);
+        return try_status::done;
+    }
+    return try_status::would_block;
+}
+
+try_status recv_now(chan_base& c, void* out, std::unique_lock<spinlock>& lock)
+{
+    if (chan_waiter* s = c.sendq.dequeue()) {
+        recv_from_sender(c, *s, out);
+        goroutine* g = s->g;
+        lock.unlock();
+        ready(*g);
+        return try_status::done;
+    }
+    if (c.count > 0) {
+        take_buffered(c, out);
+        return try_status::done;
+    }
+    return c.closed ? try_status::closed : try_status::would_block;
+}
+
+// Parks the running goroutine on `q` with `w`. Lock held; its release by the
+// caller publishes w, which the goroutine never touches again until readied.
+bool park_on(wait_queue& q, chan_waiter& w, void* slot, std::coroutine_handle<> leaf, wait_reason why,
+             const char* what)
+{
+    goroutine& g = require_g(what);
+    g.leaf = leaf;
+    g.reason = why;
+    w.g = &g;
+    w.slot = slot;
+    w.sel = nullptr;
+    w.success = false;
+    q.push_back(w);
+    return true;
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------
+// Operations
+
+bool chan_send(chan_base* c, void* value, chan_waiter& w, std::coroutine_handle<> leaf)
+{
+    if (!c)
+        return park_forever(leaf, "goro::chan: send");
+    std::unique_lock lock(c->lock);
+    switch (send_now(*c, value, lock)) {
+    case try_status::closed:
+        lock.unlock();
+        throw panic("goro::chan: send on closed channel");
+    case try_status::done:
+        if (lock.owns_lock())
+            lock.unlock();
+        w.success = true;
+        return completed(leaf);
+    case try_status::would_block: break;
+    }
+    return park_on(c->sendq, w, value, leaf, wait_reason::chan_send, "goro::chan: send");
+}
+
+bool chan_recv(chan_base* c, void* out, chan_waiter& w, std::coroutine_handle<> leaf)
+{
+    if (!c)
+        return park_forever(leaf, "goro::chan: receive");
+    std::unique_lock lock(c->lock);
+    try_status st = recv_now(*c, out, lock);
+    if (st != try_status::would_block) {
+        if (lock.owns_lock())
+            lock.unlock();
+        w.success = st == try_status::done;
+        return completed(leaf);
+    }
+    return park_on(c->recvq, w, out, leaf, wait_reason::chan_recv, "goro::chan: receive");
+}
+
+try_status chan_try_send(chan_base* c, void* value)
+{
+    if (!c)
+        return try_status::would_block;
+    std::unique_lock lock(c->lock);
+    return send_now(*c, value, lock);
+}
+
+try_status chan_try_recv(chan_base* c, void* out)
+{
+    if (!c)
+        return try_status::would_block;
+    std::unique_lock lock(c->lock);
+    return recv_now(*c, out, lock);
+}
+
+void chan_close(chan_base* c)
+{
+    if (!c)
+        throw panic("goro::chan: close of nil channel");
+    chan_waiter* woken = nullptr; // linked through `next`
+    {
+        std::lock_guard lock(c->lock);
+        if (c->closed)
+            throw panic("goro::chan: close of closed channel");
+        c->closed = true;
+        for (wait_queue* q : {&c->recvq, &c->sendq})
+            while (chan_waiter* w = q->dequeue()) {
+                w->success = false;
+                w->next = woken;
+                woken = w;
+            }
+    }
+    while (woken) {
+        chan_waiter* next = woken->next;
+        goroutine* g = woken->g;
+        ready(*g);
+        woken = next;
+    }
+}
+
+std::size_t chan_size(chan_base* c) noexcept
+{
+    if (!c)
+        return 0;
+    std::lock_guard lock(c->lock);
+    return c->count;
+}
+
+} // namespace goro::detail
