@@ -6,6 +6,7 @@
 #include <goro/go.hpp>
 #include <goro/panic.hpp>
 #include <goro/runtime.hpp>
+#include <goro/select.hpp>
 #include <goro/task.hpp>
 #include <goro/version.hpp>
 #include <goro/wait_group.hpp>

@@ -37,6 +37,8 @@
 // per park (the awaiter is already in the frame), waking parked receivers
 // with the value still in the buffer (a second lock round-trip per element).
 
+#include "chan/chan_ops.hpp"
+
 #include <goro/detail/chan_core.hpp>
 #include <goro/detail/sched.hpp>
 #include <goro/panic.hpp>
@@ -134,15 +136,6 @@ bool park_forever(std::coroutine_handle<> leaf, const char* what)
     return true;
 }
 
-// The operation completed without parking: spend budget, or yield.
-bool completed(std::coroutine_handle<> leaf) noexcept
-{
-    if (spend_budget())
-        return false;
-    yield_now(leaf);
-    return true;
-}
-
 // Moves the oldest buffered element into `out`. Lock held, count > 0.
 void take_buffered(chan_base& c, void* out) noexcept
 {
@@ -177,18 +170,25 @@ void recv_from_sender(chan_base& c, chan_waiter& s, void* out) noexcept
     s.success = true;
 }
 
-// Sends or receives if that can be done now. Lock held on entry; a handoff
-// to a parked goroutine releases it before readying that goroutine.
-try_status send_now(chan_base& c, void* value, std::unique_lock<spinlock>& lock)
+} // namespace
+
+bool completed(std::coroutine_handle<> leaf) noexcept
 {
+    if (spend_budget())
+        return false;
+    yield_now(leaf);
+    return true;
+}
+
+try_status send_now(chan_base& c, void* value, goroutine*& wake) noexcept
+{
+    wake = nullptr;
     if (c.closed)
         return try_status::closed;
     if (chan_waiter* r = c.recvq.dequeue()) {
         c.ops->move_construct(r->slot, value);
         r->success = true;
-        goroutine* g = r->g;
-        lock.unlock();
-        ready(*g);
+        wake = r->g;
         return try_status::done;
     }
     if (c.count < c.cap) {
@@ -198,13 +198,12 @@ try_status send_now(chan_base& c, void* value, std::unique_lock<spinlock>& lock)
     return try_status::would_block;
 }
 
-try_status recv_now(chan_base& c, void* out, std::unique_lock<spinlock>& lock)
+try_status recv_now(chan_base& c, void* out, goroutine*& wake) noexcept
 {
+    wake = nullptr;
     if (chan_waiter* s = c.sendq.dequeue()) {
         recv_from_sender(c, *s, out);
-        goroutine* g = s->g;
-        lock.unlock();
-        ready(*g);
+        wake = s->g;
         return try_status::done;
     }
     if (c.count > 0) {
@@ -213,6 +212,8 @@ try_status recv_now(chan_base& c, void* out, std::unique_lock<spinlock>& lock)
     }
     return c.closed ? try_status::closed : try_status::would_block;
 }
+
+namespace {
 
 // Parks the running goroutine on `q` with `w`. Lock held; its release by the
 // caller publishes w, which the goroutine never touches again until readied.
@@ -240,13 +241,15 @@ bool chan_send(chan_base* c, void* value, chan_waiter& w, std::coroutine_handle<
     if (!c)
         return park_forever(leaf, "goro::chan: send");
     std::unique_lock lock(c->lock);
-    switch (send_now(*c, value, lock)) {
+    goroutine* wake;
+    switch (send_now(*c, value, wake)) {
     case try_status::closed:
         lock.unlock();
         throw panic("goro::chan: send on closed channel");
     case try_status::done:
-        if (lock.owns_lock())
-            lock.unlock();
+        lock.unlock();
+        if (wake)
+            ready(*wake);
         w.success = true;
         return completed(leaf);
     case try_status::would_block: break;
@@ -259,30 +262,45 @@ bool chan_recv(chan_base* c, void* out, chan_waiter& w, std::coroutine_handle<> 
     if (!c)
         return park_forever(leaf, "goro::chan: receive");
     std::unique_lock lock(c->lock);
-    try_status st = recv_now(*c, out, lock);
-    if (st != try_status::would_block) {
-        if (lock.owns_lock())
-            lock.unlock();
-        w.success = st == try_status::done;
-        return completed(leaf);
-    }
-    return park_on(c->recvq, w, out, leaf, wait_reason::chan_recv, "goro::chan: receive");
+    goroutine* wake;
+    try_status st = recv_now(*c, out, wake);
+    if (st == try_status::would_block)
+        return park_on(c->recvq, w, out, leaf, wait_reason::chan_recv, "goro::chan: receive");
+    lock.unlock();
+    if (wake)
+        ready(*wake);
+    w.success = st == try_status::done;
+    return completed(leaf);
 }
 
 try_status chan_try_send(chan_base* c, void* value)
 {
     if (!c)
         return try_status::would_block;
-    std::unique_lock lock(c->lock);
-    return send_now(*c, value, lock);
+    goroutine* wake;
+    try_status st;
+    {
+        std::lock_guard lock(c->lock);
+        st = send_now(*c, value, wake);
+    }
+    if (wake)
+        ready(*wake);
+    return st;
 }
 
 try_status chan_try_recv(chan_base* c, void* out)
 {
     if (!c)
         return try_status::would_block;
-    std::unique_lock lock(c->lock);
-    return recv_now(*c, out, lock);
+    goroutine* wake;
+    try_status st;
+    {
+        std::lock_guard lock(c->lock);
+        st = recv_now(*c, out, wake);
+    }
+    if (wake)
+        ready(*wake);
+    return st;
 }
 
 void chan_close(chan_base* c)

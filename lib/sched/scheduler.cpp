@@ -581,6 +581,13 @@ void yield_now(std::coroutine_handle<> leaf) noexcept
     p->sched->yield(*p, *g);
 }
 
+std::uint32_t fastrand() noexcept
+{
+    static thread_local std::uint64_t outside = std::uint64_t(monotonic_ns()) | 1; // threads with no P
+    p_state* p = tls_p;
+    return std::uint32_t(next_random(p ? p->rng : outside) >> 32);
+}
+
 bool spend_budget() noexcept
 {
     p_state* p = tls_p;

@@ -1,6 +1,7 @@
-// Command-line handling shared by the goro benchmark programs.
+// Command-line handling and output shared by the goro benchmark programs.
 #pragma once
 
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -19,4 +20,11 @@ inline long count_arg(int argc, char** argv, long fallback, const char* what)
         std::exit(2);
     }
     return v;
+}
+
+/// Prints the one line compare.sh reads, "<name> ns_per_op <elapsed / n>".
+inline void print_ns_per_op(const char* name, std::chrono::steady_clock::duration elapsed, long n)
+{
+    double ns = std::chrono::duration<double, std::nano>(elapsed).count();
+    std::printf("%s ns_per_op %.1f\n", name, ns / static_cast<double>(n));
 }

@@ -3,13 +3,17 @@
 #
 # usage: tools/bench/compare.sh [-k RUNS] [BENCHMARK...]
 #
-#   BENCHMARK   spawn, yield_ping, park_mem (default: all three)
+#   BENCHMARK   spawn, yield_ping, park_mem, chan_pingpong_p1, chan_pingpong_p2,
+#               chan_mpmc_buffered, chan_mpmc_unbuffered (default: all). The
+#               _p1/_p2 entries run one program at a fixed P count; the
+#               program's name (chan_pingpong) stands for all its entries.
 #   -k RUNS     runs per side and benchmark (default 5, or $BENCH_RUNS)
 #
 # Environment:
 #   BENCH_RUNS     runs per side (as -k)
 #   BENCH_PROCS    P count for both sides: sets GORO_MAXPROCS and GOMAXPROCS
-#                  (default: nproc, the CPUs this process may run on)
+#                  (default: nproc, the CPUs this process may run on); the
+#                  entries with a fixed P count ignore it
 #   BENCH_BUILD    build directory (default: build-bench at the top of the repo)
 #   BENCH_TIMEOUT  seconds one run may take before it counts as hung (default 300)
 #
@@ -34,8 +38,10 @@ while getopts 'k:h' opt; do
     esac
 done
 shift $((OPTIND - 1))
+# Every benchmark entry, in the order they run by default.
+all=(spawn yield_ping park_mem chan_pingpong_p1 chan_pingpong_p2 chan_mpmc_buffered chan_mpmc_unbuffered)
 benches=("$@")
-[ ${#benches[@]} -gt 0 ] || benches=(spawn yield_ping park_mem)
+[ ${#benches[@]} -gt 0 ] || benches=("${all[@]}")
 
 for v in "$runs" "$procs" "$timeout_s"; do
     [[ $v =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: not a positive integer: '$v'" >&2; exit 2; }
@@ -44,11 +50,28 @@ done
 # The bars of DESIGN.md section 5, and how each figure is compared with Go's.
 #   time:  speedup = Go / goro, higher is better; bar is a minimum speedup
 #   bytes: ratio = goro / Go, lower is better; bar is a maximum ratio
-declare -A kind=([spawn]=time [yield_ping]=time [park_mem]=bytes)
-declare -A bar=([spawn]=5 [park_mem]=0.1)
+declare -A kind=([spawn]=time [yield_ping]=time [park_mem]=bytes
+    [chan_pingpong_p1]=time [chan_pingpong_p2]=time [chan_mpmc_buffered]=time [chan_mpmc_unbuffered]=time)
+declare -A bar=([spawn]=5 [park_mem]=0.1
+    [chan_pingpong_p1]=2 [chan_pingpong_p2]=2 [chan_mpmc_buffered]=2 [chan_mpmc_unbuffered]=2)
+# An entry runs the programs bench_<program> and go/<program>, where program
+# is ${program[entry]}, or the entry's own name. An entry in fixed_procs runs
+# at that P count on both sides instead of $procs.
+declare -A program=([chan_pingpong_p1]=chan_pingpong [chan_pingpong_p2]=chan_pingpong)
+declare -A fixed_procs=([chan_pingpong_p1]=1 [chan_pingpong_p2]=2)
+entries=()
 for b in "${benches[@]}"; do
-    [ -n "${kind[$b]:-}" ] || { echo "compare.sh: unknown benchmark '$b' (spawn, yield_ping, park_mem)" >&2; exit 2; }
+    if [ -n "${kind[$b]:-}" ]; then
+        entries+=("$b")
+        continue
+    fi
+    found=0
+    for e in "${all[@]}"; do # a program's name: all of its entries
+        if [ "${program[$e]:-}" = "$b" ]; then entries+=("$e"); found=1; fi
+    done
+    [ $found = 1 ] || { echo "compare.sh: unknown benchmark '$b' (${all[*]})" >&2; exit 2; }
 done
+benches=("${entries[@]}")
 
 # --- 1. goro, release build ---------------------------------------------------
 echo "== building goro (release) in $build" >&2
@@ -77,12 +100,13 @@ export GORO_MAXPROCS=$procs GOMAXPROCS=$procs
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# run SIDE NAME BINARY: runs one benchmark once, appends its value to
-# $tmp/NAME.SIDE and remembers its metric; exits the script on any failure.
+# run SIDE NAME BINARY PROCS: runs the benchmark entry NAME once with PROCS
+# Ps, appends its value to $tmp/NAME.SIDE and remembers its metric; exits the
+# script on any failure.
 run() {
-    local side=$1 name=$2 bin=$3 out status=0
-    out=$(timeout "$timeout_s" "$bin" 2>"$tmp/stderr") || status=$?
-    if [ "$status" -ne 0 ] || ! [[ $out =~ ^$name\ ([a-z_]+)\ (-?[0-9]+(\.[0-9]+)?)$ ]]; then
+    local side=$1 name=$2 bin=$3 p=$4 out status=0
+    out=$(GORO_MAXPROCS=$p GOMAXPROCS=$p timeout "$timeout_s" "$bin" 2>"$tmp/stderr") || status=$?
+    if [ "$status" -ne 0 ] || ! [[ $out =~ ^${program[$name]:-$name}\ ([a-z_]+)\ (-?[0-9]+(\.[0-9]+)?)$ ]]; then
         echo "compare.sh: $side $name failed (exit status $status; 124 = timed out after ${timeout_s}s)" >&2
         echo "  stdout: $out" >&2
         sed 's/^/  stderr: /' "$tmp/stderr" >&2
@@ -99,9 +123,10 @@ median() {
 
 for b in "${benches[@]}"; do
     echo "== running $b: $runs x (goro, Go)" >&2
+    prog=${program[$b]:-$b}
     for ((i = 1; i <= runs; i++)); do
-        run goro "$b" "$build/tools/bench/bench_$b"
-        run go "$b" "$gobin/$b"
+        run goro "$b" "$build/tools/bench/bench_$prog" "${fixed_procs[$b]:-$procs}"
+        run go "$b" "$gobin/$prog" "${fixed_procs[$b]:-$procs}"
     done
 done
 
@@ -112,7 +137,7 @@ for b in "${benches[@]}"; do
     g=$(median "$tmp/$b.goro")
     o=$(median "$tmp/$b.go")
     echo
-    echo "$b ($metric)"
+    echo "$b ($metric${fixed_procs[$b]:+, GORO_MAXPROCS=GOMAXPROCS=${fixed_procs[$b]}})"
     echo "  goro: $g   runs: $(paste -sd' ' "$tmp/$b.goro")"
     echo "  Go:   $o   runs: $(paste -sd' ' "$tmp/$b.go")"
     if [ "${kind[$b]}" = time ]; then

@@ -1,0 +1,136 @@
+// select: Go's selectgo (select.go) over goro channels.
+//
+// Pass 1, under the locks of every channel involved (taken in address order,
+// each once, so two selects over the same channels cannot deadlock): poll the
+// cases in a random order — a Fisher-Yates permutation from the P's
+// generator, so each ready case is equally likely to be chosen — and complete
+// the first one that can proceed. Else take the default, if any.
+// Pass 2, still under all the locks: put a waiter (chan_waiter with `sel`
+// set) on every case's queue and park. Holding every lock while enqueueing
+// means no waker can see a half-registered select.
+// Pass 3, after being readied: relock, unlink every waiter still queued,
+// unlock, and report the winner.
+//
+// Winning: a waker that dequeues one of our waiters must first win
+// select_state::winner by CAS (wait_queue::dequeue); losers skip the waiter.
+// So exactly one case completes, and the waker that completes it is the only
+// one to ready the goroutine: a parked select is woken exactly once.
+//
+// Lifetime: the waiters, the scratch arrays and the select_state live in the
+// awaiter, in the parked goroutine's frame. Once pass 2 starts releasing the
+// locks, a waker may ready the goroutine; it cannot get through pass 3 until
+// every lock is released, so the frame stays valid until the last unlock —
+// and nothing is touched after that.
+
+#include "chan/chan_ops.hpp"
+#include "sched/scheduler.hpp"
+
+#include <goro/detail/sched.hpp>
+#include <goro/panic.hpp>
+#include <goro/select.hpp>
+
+namespace goro::detail {
+
+namespace {
+
+void lock_all(chan_base** locks, std::uint16_t n) noexcept
+{
+    for (std::uint16_t i = 0; i < n; ++i)
+        locks[i]->lock.lock();
+}
+
+void unlock_all(chan_base** locks, std::uint16_t n) noexcept
+{
+    // Reads of `locks` stay valid until the last unlock (see "Lifetime").
+    for (std::uint16_t i = n; i-- > 0;) {
+        chan_base* c = locks[i];
+        c->lock.unlock();
+    }
+}
+
+} // namespace
+
+bool select_start(select_case* cs, std::uint16_t n, bool has_default, std::uint16_t* order, chan_base** locks,
+                  std::uint16_t& nlocks, select_state& st, std::coroutine_handle<> leaf, int& fired)
+{
+    goroutine& g = require_g("goro::select");
+
+    // Poll order: a random permutation of the non-nil cases (inside-out
+    // Fisher-Yates). Lock order: their distinct channels by address.
+    std::uint16_t m = 0;
+    std::uint16_t nl = 0;
+    for (std::uint16_t i = 0; i < n; ++i) {
+        chan_base* c = cs[i].c;
+        if (!c)
+            continue;
+        std::uint16_t j = std::uint16_t(fastrand() % (m + 1u));
+        order[m] = order[j];
+        order[j] = i;
+        ++m;
+        std::uint16_t at = nl;
+        while (at > 0 && locks[at - 1] > c)
+            --at;
+        if (at > 0 && locks[at - 1] == c)
+            continue;
+        for (std::uint16_t k = nl; k > at; --k)
+            locks[k] = locks[k - 1];
+        locks[at] = c;
+        ++nl;
+    }
+    nlocks = nl;
+
+    lock_all(locks, nl);
+    for (std::uint16_t k = 0; k < m; ++k) {
+        select_case& sc = cs[order[k]];
+        goroutine* wake = nullptr;
+        try_status s = sc.is_send ? send_now(*sc.c, sc.slot, wake) : recv_now(*sc.c, sc.slot, wake);
+        if (s == try_status::would_block)
+            continue;
+        unlock_all(locks, nl);
+        if (s == try_status::closed && sc.is_send)
+            throw panic("goro::chan: send on closed channel");
+        if (wake)
+            ready(*wake);
+        sc.w->success = s == try_status::done;
+        fired = order[k];
+        return completed(leaf);
+    }
+    if (has_default) {
+        unlock_all(locks, nl);
+        fired = -1;
+        return completed(leaf);
+    }
+
+    g.leaf = leaf;
+    g.reason = wait_reason::select;
+    fired = -2;
+    for (std::uint16_t i = 0; i < n; ++i) {
+        select_case& sc = cs[i];
+        if (!sc.c)
+            continue;
+        chan_waiter& w = *sc.w;
+        w.g = &g;
+        w.slot = sc.slot;
+        w.sel = &st;
+        w.case_index = i;
+        w.success = false;
+        (sc.is_send ? sc.c->sendq : sc.c->recvq).push_back(w);
+    }
+    unlock_all(locks, nl); // from here on a waker may ready us
+    return true;
+}
+
+std::uint16_t select_finish(select_case* cs, std::uint16_t n, chan_base** locks, std::uint16_t nlocks,
+                            select_state& st) noexcept
+{
+    lock_all(locks, nlocks);
+    for (std::uint16_t i = 0; i < n; ++i) {
+        select_case& sc = cs[i];
+        if (sc.c)
+            (sc.is_send ? sc.c->sendq : sc.c->recvq).remove(*sc.w);
+    }
+    unlock_all(locks, nlocks);
+    return std::uint16_t(st.winner.load(std::memory_order_acquire)); // acquire: pairs with the waker's CAS
+}
+
+} // namespace goro::detail
