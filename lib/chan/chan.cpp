@@ -1,7 +1,7 @@
 // Channels: Go's chan.go on a goroutine-parking runtime.
 //
 // A channel is one allocation: chan_base, then a ring of `cap` elements. One
-// spinlock guards everything mutable (closed, count, recv_at, both queues and
+// lock (detail::futex_lock) guards everything mutable (closed, count, recv_at, both queues and
 // the waiters in them). Invariants, as in Go:
 //   - At least one of recvq and sendq is empty (a sender finding a parked
 //     receiver hands over instead of queueing, and vice versa).
@@ -44,6 +44,7 @@
 #include <goro/panic.hpp>
 
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <stdexcept>
@@ -81,7 +82,7 @@ void wait_queue::remove(chan_waiter& w) noexcept
     w.queued = false;
 }
 
-chan_waiter* wait_queue::dequeue() noexcept
+chan_waiter* wait_queue::dequeue_slow() noexcept
 {
     while (chan_waiter* w = first) {
         remove(*w);
@@ -122,6 +123,30 @@ void chan_base::release() noexcept
 
 namespace {
 
+// Element moves: memcpy for trivially copyable types (fixed sizes inline),
+// else the type's move constructor through elem_ops.
+inline void move_elem(const elem_ops& ops, void* dst, void* src) noexcept
+{
+    if (!ops.trivial) {
+        ops.move_construct(dst, src);
+        return;
+    }
+    switch (ops.size) {
+    case 1: std::memcpy(dst, src, 1); break;
+    case 2: std::memcpy(dst, src, 2); break;
+    case 4: std::memcpy(dst, src, 4); break;
+    case 8: std::memcpy(dst, src, 8); break;
+    case 16: std::memcpy(dst, src, 16); break;
+    default: std::memcpy(dst, src, ops.size); break;
+    }
+}
+
+inline void destroy_elem(const elem_ops& ops, void* p) noexcept
+{
+    if (!ops.trivial)
+        ops.destroy(p);
+}
+
 unsigned char* slot_at(chan_base& c, std::uint32_t i) noexcept
 {
     return c.buf + std::size_t(i) * c.ops->size;
@@ -140,8 +165,8 @@ bool park_forever(std::coroutine_handle<> leaf, const char* what)
 void take_buffered(chan_base& c, void* out) noexcept
 {
     unsigned char* s = slot_at(c, c.recv_at);
-    c.ops->move_construct(out, s);
-    c.ops->destroy(s);
+    move_elem(*c.ops, out, s);
+    destroy_elem(*c.ops, s);
     c.recv_at = c.recv_at + 1 == c.cap ? 0 : c.recv_at + 1;
     --c.count;
 }
@@ -152,7 +177,7 @@ void put_buffered(chan_base& c, void* value) noexcept
     std::uint32_t at = c.recv_at + c.count;
     if (at >= c.cap)
         at -= c.cap;
-    c.ops->move_construct(slot_at(c, at), value);
+    move_elem(*c.ops, slot_at(c, at), value);
     ++c.count;
 }
 
@@ -160,7 +185,7 @@ void put_buffered(chan_base& c, void* value) noexcept
 void recv_from_sender(chan_base& c, chan_waiter& s, void* out) noexcept
 {
     if (c.cap == 0) {
-        c.ops->move_construct(out, s.slot);
+        move_elem(*c.ops, out, s.slot);
     } else {
         // Full buffer: the oldest element goes out, the sender's value takes
         // its slot, which becomes the newest.
@@ -186,7 +211,7 @@ try_status send_now(chan_base& c, void* value, goroutine*& wake) noexcept
     if (c.closed)
         return try_status::closed;
     if (chan_waiter* r = c.recvq.dequeue()) {
-        c.ops->move_construct(r->slot, value);
+        move_elem(*c.ops, r->slot, value);
         r->success = true;
         wake = r->g;
         return try_status::done;

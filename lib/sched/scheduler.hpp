@@ -9,7 +9,7 @@
 #include "sched/runq.hpp"
 
 #include <goro/detail/goroutine.hpp>
-#include <goro/detail/spinlock.hpp>
+#include <goro/detail/futex_lock.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -104,9 +104,9 @@ private:
 
     using local_runq = runq<goroutine>;
 
-    // --- Guarded by mu_ (a spinlock: every critical section is O(1) but for
-    // the idle list's erase, which is O(procs)) ---
-    mutable spinlock mu_;
+    // --- Guarded by mu_ (every critical section is O(1) but for the idle
+    // list's erase, which is O(procs)) ---
+    mutable futex_lock mu_;
     global_queue<goroutine, local_runq::overflow_max> global_;
     std::vector<p_state*> idle_;
 

@@ -5,13 +5,14 @@
 
 #include <goro/config.hpp>
 #include <goro/detail/goroutine.hpp>
-#include <goro/detail/spinlock.hpp>
+#include <goro/detail/futex_lock.hpp>
 
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 namespace goro::detail {
@@ -20,6 +21,8 @@ namespace goro::detail {
 struct elem_ops {
     std::size_t size;
     std::size_t align;
+    /// Trivially copyable: moved by memcpy, nothing to destroy.
+    bool trivial;
     /// Constructs *dst from std::move(*src); *src stays alive (moved-from).
     void (*move_construct)(void* dst, void* src) noexcept;
     void (*destroy)(void* p) noexcept;
@@ -29,6 +32,7 @@ template <class T>
 inline constexpr elem_ops elem_ops_for{
     sizeof(T),
     alignof(T),
+    std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>,
     [](void* dst, void* src) noexcept { ::new (dst) T(std::move(*static_cast<T*>(src))); },
     [](void* p) noexcept { static_cast<T*>(p)->~T(); },
 };
@@ -80,7 +84,8 @@ struct wait_queue {
     GORO_API void remove(chan_waiter& w) noexcept;
     /// Unlinks and returns the first waiter that may be completed: a plain
     /// waiter, or a select case that wins its select. nullptr if none.
-    GORO_API chan_waiter* dequeue() noexcept;
+    chan_waiter* dequeue() noexcept { return first ? dequeue_slow() : nullptr; }
+    GORO_API chan_waiter* dequeue_slow() noexcept;
 };
 
 /// The shared state of a channel; one allocation with its ring buffer behind it.
@@ -98,7 +103,7 @@ public:
     unsigned char* buf;
 
     // --- Guarded by lock ---
-    spinlock lock;
+    futex_lock lock;
     bool closed = false;
     std::uint32_t count = 0;   // buffered elements
     std::uint32_t recv_at = 0; // index of the oldest buffered element
