@@ -214,9 +214,10 @@ private:
 
     std::tuple<Cases...> cases_;
     detail::select_state state_;
-    std::array<detail::select_case, slots> desc_{};
-    std::array<std::uint16_t, slots> order_{};
-    std::array<detail::chan_base*, slots> locks_{};
+    // Scratch filled by await_suspend before any read: left uninitialized.
+    std::array<detail::select_case, slots> desc_;
+    std::array<std::uint16_t, slots> order_;
+    std::array<detail::chan_base*, slots> locks_;
     std::uint16_t nlocks_ = 0;
     int fired_ = -2;
 };

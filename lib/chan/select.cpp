@@ -56,14 +56,18 @@ bool select_start(select_case* cs, std::uint16_t n, bool has_default, std::uint1
     goroutine& g = require_g("goro::select");
 
     // Poll order: a random permutation of the non-nil cases (inside-out
-    // Fisher-Yates). Lock order: their distinct channels by address.
+    // Fisher-Yates; one draw from the P's generator seeds a cheap LCG for the
+    // rest, and multiply-shift maps to [0, m] without a division). Lock
+    // order: their distinct channels by address.
     std::uint16_t m = 0;
     std::uint16_t nl = 0;
+    std::uint32_t r = fastrand();
     for (std::uint16_t i = 0; i < n; ++i) {
         chan_base* c = cs[i].c;
         if (!c)
             continue;
-        std::uint16_t j = std::uint16_t(fastrand() % (m + 1u));
+        r = r * 1664525u + 1013904223u;
+        auto j = std::uint16_t((std::uint64_t(r) * (m + 1u)) >> 32);
         order[m] = order[j];
         order[j] = i;
         ++m;

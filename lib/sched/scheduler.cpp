@@ -583,7 +583,8 @@ void yield_now(std::coroutine_handle<> leaf) noexcept
 
 std::uint32_t fastrand() noexcept
 {
-    static thread_local std::uint64_t outside = std::uint64_t(monotonic_ns()) | 1; // threads with no P
+    // Threads with no P; constant-initialized, so no TLS init wrapper.
+    __attribute__((tls_model("initial-exec"))) static thread_local std::uint64_t outside = 0x9e3779b97f4a7c15ull;
     p_state* p = tls_p;
     return std::uint32_t(next_random(p ? p->rng : outside) >> 32);
 }
