@@ -4,6 +4,7 @@
 #include <goro/chan.hpp>
 #include <goro/config.hpp>
 #include <goro/go.hpp>
+#include <goro/mutex.hpp>
 #include <goro/panic.hpp>
 #include <goro/runtime.hpp>
 #include <goro/select.hpp>

@@ -1,10 +1,15 @@
-// The runtime semaphore (include/goro/detail/sema.hpp).
+// The runtime semaphore (include/goro/detail/sema.hpp), and the destroy
+// entry of resume hooks (include/goro/detail/resume_hook.hpp).
 //
 // Invariant: count_ > 0 implies the waiter list is empty (a release with
-// waiters hands the unit straight to the oldest one). A parked goroutine's
+// waiters hands the unit straight to the one at the front: the oldest, unless
+// a waiter asked for the front). A parked goroutine's
 // sema_waiter is touched only under lock_, and by the releaser after it
 // unlinked it; the releaser reads w->g before readying it, because the moment
 // the G is runnable its frame (and the waiter in it) may be freed.
+
+#include "rt/fatal.hpp"
+#include "sync/resume_hook.hpp"
 
 #include <goro/detail/sched.hpp>
 #include <goro/detail/sema.hpp>
@@ -13,7 +18,12 @@
 
 namespace goro::detail {
 
-bool sema::acquire_or_park(sema_waiter& w, std::coroutine_handle<> leaf, wait_reason why)
+void resume_hook_destroyed(void*) noexcept
+{
+    fatal("sync: a goroutine's resume hook was destroyed (a leaf is never destroyed)");
+}
+
+bool sema::acquire_or_park(sema_waiter& w, std::coroutine_handle<> leaf, wait_reason why, bool front)
 {
     goroutine& g = require_g("goro: waiting on a sync primitive");
     std::lock_guard lock(lock_);
@@ -24,41 +34,27 @@ bool sema::acquire_or_park(sema_waiter& w, std::coroutine_handle<> leaf, wait_re
     g.leaf = leaf;
     g.reason = why;
     w.g = &g;
-    w.next = nullptr;
-    if (tail_)
-        tail_->next = &w;
+    if (front)
+        waiters_.push_front(w);
     else
-        head_ = &w;
-    tail_ = &w;
+        waiters_.push_back(w);
     return true; // the unlock below publishes w; we never touch it again
 }
 
 void sema::release(std::uint32_t n) noexcept
 {
-    sema_waiter* woken = nullptr; // the first n waiters, still linked in FIFO order
+    sema_waiter* woken = nullptr; // the first n waiters, still linked in queue order
     {
         std::lock_guard lock(lock_);
-        sema_waiter* last = nullptr;
-        woken = head_;
-        while (n > 0 && head_) {
-            last = head_;
-            head_ = head_->next;
+        woken = waiters_.pop_front_while([&n](sema_waiter&) {
+            if (n == 0)
+                return false;
             --n;
-        }
-        if (last)
-            last->next = nullptr;
-        else
-            woken = nullptr;
-        if (!head_)
-            tail_ = nullptr;
+            return true;
+        });
         count_ += n;
     }
-    while (woken) {
-        sema_waiter* next = woken->next;
-        goroutine* g = woken->g;
-        ready(*g);
-        woken = next;
-    }
+    ready_all(woken);
 }
 
 } // namespace goro::detail

@@ -4,6 +4,7 @@
 // Ps hand a baton around. A lost wakeup shows up as a hang, which the
 // per-round watchdog turns into a failure. Run under TSan in CI.
 #include "support/baton.hpp"
+#include "support/watchdog.hpp"
 
 #include <goro/goro.hpp>
 
@@ -16,41 +17,7 @@
 #include <thread>
 #include <vector>
 
-namespace {
-
-// Aborts the test binary if `progress` stops moving for 120 s.
-class watchdog {
-public:
-    explicit watchdog(std::atomic<long>& progress) : progress_(progress), thread_([this] { watch(); }) {}
-    ~watchdog()
-    {
-        done_.store(true);
-        thread_.join();
-    }
-
-private:
-    void watch()
-    {
-        long last = -1;
-        auto since = std::chrono::steady_clock::now();
-        while (!done_.load()) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            long now = progress_.load();
-            if (now != last) {
-                last = now;
-                since = std::chrono::steady_clock::now();
-            } else if (std::chrono::steady_clock::now() - since > std::chrono::seconds(120)) {
-                std::fprintf(stderr, "watchdog: no progress for 120 s at step %ld: lost wakeup\n", now);
-                std::abort();
-            }
-        }
-    }
-    std::atomic<long>& progress_;
-    std::atomic<bool> done_{false};
-    std::thread thread_;
-};
-
-} // namespace
+using goro_test::watchdog;
 
 TEST_CASE("park: a thread outside the runtime wakes a goroutine while Ps sleep", "[park][stress]")
 {

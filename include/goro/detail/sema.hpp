@@ -1,11 +1,14 @@
 // The runtime semaphore every goro sync primitive parks on (Go's sema.go):
-// a count plus a FIFO of parked goroutines under one spinlock. The waiter
-// record lives in the parked goroutine's frame, so waiting allocates nothing.
+// a count plus a queue of parked goroutines under one spinlock, FIFO except
+// for waiters that ask for the front (Go's queueLifo, used by the mutex for
+// a woken waiter that lost the race). The waiter record lives in the parked
+// goroutine's frame, so waiting allocates nothing.
 #pragma once
 
 #include <goro/config.hpp>
 #include <goro/detail/goroutine.hpp>
 #include <goro/detail/spinlock.hpp>
+#include <goro/detail/wait_list.hpp>
 
 #include <coroutine>
 #include <cstdint>
@@ -20,18 +23,19 @@ struct sema_waiter {
 class sema {
 public:
     /// Takes a unit if one is available (returns false: do not suspend);
-    /// otherwise parks the running goroutine at `leaf` in FIFO order (returns
-    /// true). `w` must stay alive until the goroutine resumes.
-    GORO_API bool acquire_or_park(sema_waiter& w, std::coroutine_handle<> leaf, wait_reason why);
-    /// Wakes up to `n` parked goroutines in FIFO order; units nobody waits for
-    /// are kept for later acquirers.
+    /// otherwise parks the running goroutine at `leaf` at the back of the
+    /// queue, or at its front if `front` (returns true). `w` must stay alive
+    /// until the goroutine resumes. Throws goro::panic outside a goroutine.
+    GORO_API bool acquire_or_park(sema_waiter& w, std::coroutine_handle<> leaf, wait_reason why,
+                                  bool front = false);
+    /// Wakes up to `n` parked goroutines from the front of the queue; units
+    /// nobody waits for are kept for later acquirers.
     GORO_API void release(std::uint32_t n) noexcept;
 
 private:
     spinlock lock_;
-    std::uint32_t count_ = 0;    // guarded by lock_
-    sema_waiter* head_ = nullptr; // guarded by lock_
-    sema_waiter* tail_ = nullptr; // guarded by lock_
+    std::uint32_t count_ = 0;         // guarded by lock_
+    wait_list<sema_waiter> waiters_; // guarded by lock_
 };
 
 } // namespace goro::detail

@@ -1,0 +1,145 @@
+// goro::mutex: Go's sync.Mutex, with its starvation mode.
+#pragma once
+
+#include <goro/config.hpp>
+#include <goro/detail/guard.hpp>
+#include <goro/detail/resume_hook.hpp>
+#include <goro/detail/sched.hpp>
+#include <goro/detail/sema.hpp>
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <mutex>
+
+namespace goro {
+
+class mutex;
+
+namespace detail {
+
+struct mutex_access; // lib/sync/mutex_impl.hpp
+
+
+/// A goroutine taking a goro::mutex the slow way. It lives in the awaiter
+/// (so in the waiting goroutine's frame) and is owned by that goroutine,
+/// except while `node` is queued on the mutex's semaphore. lib/sync/mutex.cpp
+/// describes the protocol.
+struct mutex_waiter {
+    /// First member: while the lock is contended the goroutine's leaf is this
+    /// hook, which competes for the lock when the goroutine is next run.
+    resume_hook hook;
+    sema_waiter node;
+    /// The coroutine that awaits the lock; resumed once it is held.
+    std::coroutine_handle<> user;
+    mutex* mu = nullptr;
+    /// CLOCK_MONOTONIC nanoseconds when this waiter first queued (0: not yet).
+    std::int64_t wait_start = 0;
+    /// Set in await_ready when the cooperative budget ran out: yield first.
+    bool out_of_budget = false;
+    bool starving = false;
+    /// The mutex's semaphore woke this waiter (rather than a yield ending).
+    bool sema_woke = false;
+};
+
+} // namespace detail
+
+/// A mutual exclusion lock for goroutines: Go's sync.Mutex.
+///
+/// `auto lk = co_await mu.lock();` parks the goroutine (never its worker
+/// thread) while another goroutine holds the lock, and returns a guard that
+/// unlocks when it goes out of scope. The zero state is unlocked; a mutex is
+/// not copyable or movable (parked goroutines point into it), and it is not
+/// tied to a goroutine: any goroutine may unlock a mutex another one locked.
+///
+/// Fairness is Go's: normally a goroutine woken by unlock() competes with
+/// goroutines just arriving, which usually win (they are already running),
+/// and a loser goes back to the front of the queue. A waiter that has waited
+/// more than 1 ms switches the mutex to starvation mode: unlock() then hands
+/// the lock straight to the waiter at the front, and newcomers queue behind
+/// it instead of barging. The mutex returns to normal mode when a waiter that
+/// waited less than 1 ms, or the last waiter, takes it.
+///
+/// The uncontended lock and unlock are one atomic compare-and-swap each.
+class GORO_API mutex {
+public:
+    /// Releases the lock, waking a waiting goroutine if needed. Never suspends;
+    /// callable from any thread, by any goroutine. Throws goro::panic
+    /// ("goro::mutex: unlock of unlocked mutex"), leaving the mutex as it was,
+    /// if the mutex is not locked.
+    void unlock()
+    {
+        std::uint32_t expected = locked_bit;
+        // release: publishes the critical section to the next owner's acquire.
+        if (!state_.compare_exchange_strong(expected, 0, std::memory_order_release, std::memory_order_relaxed))
+            unlock_slow(expected);
+    }
+
+    /// Owns a locked mutex and unlocks it when destroyed; move-only.
+    /// `unlock()` unlocks early (goro::panic if the guard owns nothing),
+    /// `release()` gives up ownership without unlocking, `owns_lock()` and
+    /// `get()` say what it holds. If the mutex was unlocked behind the guard's
+    /// back, the guard's destructor ends the program (the unlock panics).
+    using guard = detail::basic_guard<mutex, &mutex::unlock>;
+
+    struct [[nodiscard]] lock_awaiter {
+        mutex& mu;
+        detail::mutex_waiter w{};
+
+        bool await_ready() noexcept
+        {
+            if (!detail::spend_budget()) {
+                w.out_of_budget = true; // yield first, take the lock when rescheduled
+                return false;
+            }
+            return mu.try_acquire();
+        }
+        bool await_suspend(std::coroutine_handle<> leaf) { return mu.lock_slow(w, leaf); }
+        guard await_resume() const noexcept { return guard(mu, std::adopt_lock); }
+    };
+
+    mutex() noexcept = default;
+    mutex(const mutex&) = delete;
+    mutex& operator=(const mutex&) = delete;
+
+    /// `co_await mu.lock()` returns a guard owning the lock. When the lock is
+    /// free it completes without suspending, spending one unit of the
+    /// cooperative budget (with none left, the goroutine first yields, then
+    /// takes the lock when it runs again). Otherwise the goroutine parks until
+    /// it gets the lock and resumes on whichever worker runs it next, holding
+    /// the lock. Throws goro::panic if it has to wait outside a goroutine.
+    lock_awaiter lock() noexcept { return lock_awaiter{*this}; }
+
+    /// Takes the lock if it is free and the mutex is not in starvation mode
+    /// (Go's TryLock). Never suspends; callable from any thread.
+    bool try_lock() noexcept { return try_acquire(); }
+
+private:
+    friend struct detail::mutex_access;
+
+    static constexpr std::uint32_t locked_bit = 1;
+    static constexpr std::uint32_t starving_bit = 4;
+
+    /// The inline acquire: Go's fast-path CAS from 0, then, if that failed
+    /// only because goroutines are queued or one was woken, one CAS that
+    /// barges in as Go's lockSlow would (the lock is free and the mutex is
+    /// not starving). One atomic RMW when uncontended.
+    bool try_acquire() noexcept
+    {
+        std::uint32_t old = 0;
+        // acquire: pairs with unlock's release.
+        if (state_.compare_exchange_strong(old, locked_bit, std::memory_order_acquire, std::memory_order_relaxed))
+            return true;
+        return !(old & (locked_bit | starving_bit)) &&
+               state_.compare_exchange_strong(old, old | locked_bit, std::memory_order_acquire,
+                                              std::memory_order_relaxed);
+    }
+    bool lock_slow(detail::mutex_waiter& w, std::coroutine_handle<> leaf);
+    void unlock_slow(std::uint32_t seen);
+
+    /// locked | woken << 1 | starving << 2 | waiters << 3 (see mutex.cpp).
+    std::atomic<std::uint32_t> state_{0};
+    detail::sema sema_;
+};
+
+} // namespace goro

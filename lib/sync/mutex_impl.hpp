@@ -1,0 +1,43 @@
+// The parts of goro::mutex that goro::cond and goro::rw_mutex build on: the
+// state bits and Go's lockSlow loop, run from an awaiter or from a resume
+// hook. The protocol is described at the top of lib/sync/mutex.cpp.
+#pragma once
+
+#include <goro/mutex.hpp>
+
+#include <cstdint>
+
+namespace goro::detail {
+
+struct mutex_access {
+    static constexpr std::uint32_t locked = mutex::locked_bit; // held
+    static constexpr std::uint32_t woken = 2;    // a waiter is awake (woken or spinning): unlock wakes nobody
+    static constexpr std::uint32_t starving = mutex::starving_bit; // starvation mode: unlock hands the lock to the front waiter
+    static constexpr unsigned waiter_shift = 3;  // the rest counts parked waiters
+    static constexpr std::uint32_t one_waiter = 1u << waiter_shift;
+    static constexpr std::int64_t starvation_threshold_ns = 1'000'000; // Go's 1 ms
+
+    /// Go's lockSlow: competes for the lock until `w` holds it (returns false)
+    /// or is parked on the mutex's semaphore with `w.hook` as its leaf
+    /// (returns true; `w` then belongs to the mutex until the goroutine is
+    /// woken, and the caller must not touch it). `w.sema_woke` says whether the
+    /// semaphore just woke this waiter. `w.hook` must be armed; the running
+    /// goroutine is the waiter's.
+    static bool lock_loop(mutex& mu, mutex_waiter& w) noexcept;
+
+    /// The resume hook of a plain lock: lock_loop, then resume `w.user` with
+    /// the lock held.
+    static void resume_locking(void* hook) noexcept;
+
+    /// Prepares `w` to lock `mu` for the coroutine `user` and arms its hook
+    /// with `fn`; returns the hook's handle.
+    static std::coroutine_handle<> prepare(mutex& mu, mutex_waiter& w, std::coroutine_handle<> user,
+                                           void (*fn)(void*) noexcept) noexcept;
+
+    static bool is_locked(const mutex& mu) noexcept
+    {
+        return mu.state_.load(std::memory_order_relaxed) & locked;
+    }
+};
+
+} // namespace goro::detail
