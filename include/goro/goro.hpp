@@ -2,12 +2,16 @@
 #pragma once
 
 #include <goro/chan.hpp>
+#include <goro/cond.hpp>
 #include <goro/config.hpp>
 #include <goro/go.hpp>
 #include <goro/mutex.hpp>
+#include <goro/once.hpp>
 #include <goro/panic.hpp>
 #include <goro/runtime.hpp>
+#include <goro/rw_mutex.hpp>
 #include <goro/select.hpp>
+#include <goro/semaphore.hpp>
 #include <goro/task.hpp>
 #include <goro/version.hpp>
 #include <goro/wait_group.hpp>

@@ -1,0 +1,224 @@
+// goro::rw_mutex: Go's sync.RWMutex (rwmutex.go) on goro::mutex and two
+// runtime semaphores.
+//
+// # State
+//   w_            a goro::mutex every writer takes first: writers queue there,
+//                 with the mutex's fairness and starvation mode.
+//   reader_count_ readers holding or waiting for the lock; a writer that holds
+//                 w_ subtracts max_readers, so a negative count tells readers
+//                 "a writer holds or waits": they queue on reader_sem_.
+//   reader_wait_  how many of the readers that held the lock when the writer
+//                 announced itself have yet to leave.
+//   writer_sem_   the announced writer waits here until reader_wait_ drops
+//                 to zero; the last departing reader releases it.
+//   reader_sem_   readers that arrived after the writer announced wait here;
+//                 the writer's unlock releases one unit per such reader.
+//
+// # Protocol (Go's)
+// rlock:   reader_count_ += 1; negative: wait on reader_sem_ (already counted:
+//          the writer's unlock counts us and wakes us).
+// runlock: reader_count_ -= 1; negative: a writer waits; reader_wait_ -= 1,
+//          and the reader that brings it to zero releases writer_sem_.
+// lock:    take w_; r = reader_count_, then reader_count_ -= max_readers
+//          (one atomic RMW); if r != 0 and reader_wait_ += r is not zero,
+//          wait on writer_sem_ for those r readers.
+// unlock:  r = reader_count_ + max_readers (readers that queued meanwhile);
+//          reader_count_ = r; release reader_sem_ r times; unlock w_.
+// A writer therefore blocks readers from the moment it announces itself, and
+// the readers it blocked all get in before the next writer, which is still
+// queued on w_ until unlock releases it.
+//
+// # Fast paths and goroutine context
+// rlock's fast path is try_rlock (a CAS from a non-negative count), so a
+// reader that must wait has not been counted yet when await_suspend runs:
+// outside a goroutine it panics having changed nothing. lock's fast path is
+// w_'s fast path, then a CAS of reader_count_ from 0 to -max_readers (Go's
+// TryLock); when readers are in, await_suspend announces the writer, so that
+// too happens only inside a goroutine (outside one, w_ is unlocked again and
+// the wait panics). A writer waiting for w_ parks with its resume hook as
+// leaf (see lib/sync/mutex.cpp): once the hook holds w_ it announces the
+// writer and, if readers are in, parks again on writer_sem_ with the awaiting
+// coroutine as leaf, since that wake means the lock is ours. After a yield for
+// the budget the hook starts from the top (w_, or for a reader, counting in).
+//
+// # Ordering
+// rlock's CAS and fetch_add are acquire, pairing with the release RMW of the
+// writer's unlock on reader_count_; runlock's RMWs are release, and the
+// writer's announce is acq_rel, so a writer that finds no reader (or whom the
+// last reader lets in through reader_wait_ / writer_sem_) sees their reads
+// done. Waits through a semaphore are ordered by its spinlock and by ready().
+//
+// # Misuse
+// unlock and runlock change reader_count_ only by CAS from a value that shows
+// the lock held (negative for unlock; not 0 and not -max_readers for runlock:
+// someone reads), so an unlock or runlock of an unlocked rw_mutex throws
+// goro::panic and changes nothing. As in Go, a runlock by a goroutine that
+// holds no read lock while other readers do cannot be told apart and is not
+// detected.
+
+#include "sync/mutex_impl.hpp"
+
+#include "sync/resume_hook.hpp"
+
+#include <goro/detail/sched.hpp>
+#include <goro/panic.hpp>
+#include <goro/rw_mutex.hpp>
+
+namespace goro {
+
+namespace detail {
+
+struct rw_access {
+    static constexpr std::int32_t max_readers = 1 << 30;
+
+    /// The writer, holding w_, makes readers queue and counts the readers that
+    /// are in. Returns true if it must wait for them on writer_sem_.
+    static bool announce(rw_mutex& rw) noexcept
+    {
+        // acq_rel: acquire pairs with departed readers' release.
+        std::int32_t r = rw.reader_count_.fetch_sub(max_readers, std::memory_order_acq_rel);
+        return r != 0 && rw.reader_wait_.fetch_add(r, std::memory_order_acq_rel) + r != 0;
+    }
+
+    /// After announce() returned true: parks on writer_sem_ with the awaiting
+    /// coroutine as leaf (true), or finds the readers already gone (false).
+    static bool wait_readers(rw_mutex& rw, rw_waiter& w)
+    {
+        return rw.writer_sem_.acquire_or_park(w.m.node, w.m.user, wait_reason::sync_rw_mutex);
+    }
+
+    /// A reader counts itself in; if a writer holds or waits, parks on
+    /// reader_sem_ (true) unless that writer already let it in (false).
+    static bool rlock_or_park(rw_mutex& rw, rw_waiter& w)
+    {
+        // acquire: pairs with the release of the writer's unlock.
+        if (rw.reader_count_.fetch_add(1, std::memory_order_acquire) + 1 >= 0)
+            return false;
+        return rw.reader_sem_.acquire_or_park(w.m.node, w.m.user, wait_reason::sync_rw_mutex);
+    }
+
+    /// The writer's resume hook: after a yield or a wake by w_'s semaphore.
+    static void resume_writer(void* hook) noexcept
+    {
+        auto& w = *static_cast<rw_waiter*>(hook);
+        rw_mutex& rw = *w.rw;
+        if (mutex_access::lock_loop(rw.w_, w.m))
+            return; // parked on w_ again
+        if (announce(rw) && wait_readers(rw, w))
+            return; // parked until the last reader leaves
+        std::coroutine_handle<> user = w.m.user;
+        user.resume();
+    }
+
+    /// The reader's resume hook, after a yield for the budget.
+    static void resume_reader(void* hook) noexcept
+    {
+        auto& w = *static_cast<rw_waiter*>(hook);
+        if (rlock_or_park(*w.rw, w))
+            return;
+        std::coroutine_handle<> user = w.m.user;
+        user.resume();
+    }
+};
+
+} // namespace detail
+
+using detail::mutex_access;
+using detail::rw_access;
+using step = detail::rw_waiter::step;
+
+bool rw_mutex::lock_fast(detail::rw_waiter& w) noexcept
+{
+    if (!detail::spend_budget()) {
+        w.next = step::yield;
+        return false;
+    }
+    if (!w_.try_lock()) {
+        w.next = step::lock;
+        return false;
+    }
+    std::int32_t none = 0;
+    // acq_rel: acquire pairs with departed readers' release.
+    if (reader_count_.compare_exchange_strong(none, -rw_access::max_readers, std::memory_order_acq_rel,
+                                              std::memory_order_relaxed))
+        return true;
+    w.next = step::announce; // readers are in: announce and wait, inside a goroutine
+    return false;
+}
+
+bool rw_mutex::lock_slow(detail::rw_waiter& w, std::coroutine_handle<> leaf)
+{
+    if (!detail::current_g()) {
+        if (w.next == step::announce)
+            w_.unlock(); // taken in await_ready; nothing else changed
+        detail::require_g("goro::rw_mutex::lock");
+    }
+    w.rw = this;
+    std::coroutine_handle<> hook = mutex_access::prepare(w_, w.m, leaf, &rw_access::resume_writer);
+    switch (w.next) {
+    case step::yield:
+        detail::yield_now(hook);
+        return true;
+    case step::lock:
+        if (mutex_access::lock_loop(w_, w.m))
+            return true;
+        break;
+    default: // step::announce
+        break;
+    }
+    return rw_access::announce(*this) && rw_access::wait_readers(*this, w);
+}
+
+bool rw_mutex::rlock_slow(detail::rw_waiter& w, std::coroutine_handle<> leaf)
+{
+    detail::require_g("goro::rw_mutex::rlock"); // nothing counted yet
+    w.rw = this;
+    w.m.user = leaf;
+    if (w.next == step::yield) {
+        detail::yield_now(detail::arm_hook(w.m.hook, &rw_access::resume_reader));
+        return true;
+    }
+    return rw_access::rlock_or_park(*this, w);
+}
+
+bool rw_mutex::try_lock() noexcept
+{
+    if (!w_.try_lock())
+        return false;
+    std::int32_t none = 0;
+    // acq_rel: acquire pairs with departed readers' release.
+    if (reader_count_.compare_exchange_strong(none, -rw_access::max_readers, std::memory_order_acq_rel,
+                                              std::memory_order_relaxed))
+        return true;
+    w_.unlock();
+    return false;
+}
+
+void rw_mutex::unlock()
+{
+    std::int32_t c = reader_count_.load(std::memory_order_relaxed);
+    do {
+        if (c >= 0)
+            throw panic("goro::rw_mutex: unlock of unlocked rw_mutex");
+        // release: publishes the writer's critical section to the readers it lets in.
+    } while (!reader_count_.compare_exchange_weak(c, c + rw_access::max_readers, std::memory_order_release,
+                                                  std::memory_order_relaxed));
+    const std::int32_t waiting = c + rw_access::max_readers; // readers that queued behind us
+    if (waiting > 0)
+        reader_sem_.release(std::uint32_t(waiting));
+    w_.unlock();
+}
+
+void rw_mutex::runlock()
+{
+    std::int32_t c = reader_count_.load(std::memory_order_relaxed);
+    do {
+        if (c == 0 || c == -rw_access::max_readers)
+            throw panic("goro::rw_mutex: runlock of unlocked rw_mutex");
+        // release: publishes the reader's reads to the writer it may let in.
+    } while (!reader_count_.compare_exchange_weak(c, c - 1, std::memory_order_release, std::memory_order_relaxed));
+    if (c - 1 < 0 && reader_wait_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        writer_sem_.release(1); // the last reader the writer waited for
+}
+
+} // namespace goro

@@ -1,0 +1,245 @@
+// goro::cond: Go's sync.Cond semantics. broadcast wakes every waiter and
+// signal exactly one, the longest waiting (on one P, so the count after each
+// signal is exact); a woken waiter holds the mutex again when wait returns,
+// parking for it if another goroutine holds it; a bounded producer/consumer
+// stress on several Ps, whose lost wakeup would hang (the watchdog turns that
+// into a failure); and misuse -- waiting without the mutex, or with a guard
+// of another mutex -- panics without consuming a ticket.
+#include "support/sync_helpers.hpp"
+#include "support/watchdog.hpp"
+
+#include <goro/goro.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <coroutine>
+#include <string>
+
+namespace {
+
+struct gate {
+    goro::mutex mu;
+    goro::cond c{mu};
+    bool open = false;  // guarded by mu
+    int waiting = 0;    // guarded by mu: goroutines that called wait
+    std::string log;    // guarded by mu
+    std::atomic<int> woken{0};
+};
+
+// Waits until the gate opens (or, with `once`, for a single wake-up).
+goro::task<void> wait_at(gate* g, char name, bool once, goro::wait_group* wg)
+{
+    auto lk = co_await g->mu.lock();
+    ++g->waiting;
+    if (once)
+        co_await g->c.wait(lk);
+    else
+        while (!g->open)
+            co_await g->c.wait(lk);
+    g->log.push_back(name);
+    if (!lk.owns_lock() || g->mu.try_lock()) // wait returned holding the mutex
+        g->log.push_back('!');
+    g->woken.fetch_add(1);
+    lk.unlock();
+    wg->done();
+}
+
+// Yields until `n` goroutines are inside wait (all have released the mutex).
+goro::task<void> until_waiting(gate* g, int n)
+{
+    for (int i = 0; i < 10'000; ++i) {
+        auto lk = co_await g->mu.lock();
+        if (g->waiting == n)
+            co_return;
+        lk.unlock();
+        co_await goro::yield();
+    }
+    FAIL("waiters did not arrive");
+}
+
+goro::task<void> yield_times(int n)
+{
+    for (int i = 0; i < n; ++i)
+        co_await goro::yield();
+}
+
+struct slot_queue {
+    goro::mutex mu;
+    goro::cond not_empty{mu}, not_full{mu};
+    long slot = 0;      // guarded by mu
+    bool full = false;  // guarded by mu
+    long sum = 0;       // guarded by mu
+    std::atomic<long> progress{0};
+};
+
+goro::task<void> produce(int id, slot_queue* q, long count, goro::wait_group* wg)
+{
+    for (long v = id * count; v < (id + 1) * count; ++v) {
+        auto lk = co_await q->mu.lock();
+        while (q->full)
+            co_await q->not_full.wait(lk);
+        q->slot = v;
+        q->full = true;
+        q->not_empty.signal();
+        lk.unlock();
+        q->progress.fetch_add(1);
+    }
+    wg->done();
+}
+
+goro::task<void> consume(int, slot_queue* q, long count, goro::wait_group* wg)
+{
+    for (long i = 0; i < count; ++i) {
+        auto lk = co_await q->mu.lock();
+        while (!q->full)
+            co_await q->not_empty.wait();
+        q->sum += q->slot;
+        q->full = false;
+        q->not_full.signal();
+        lk.unlock();
+        q->progress.fetch_add(1);
+    }
+    wg->done();
+}
+
+} // namespace
+
+TEST_CASE("cond: broadcast wakes every waiter", "[cond]")
+{
+    goro::runtime rt(goro::runtime_config{2});
+    auto fn = []() -> goro::task<int> {
+        gate g;
+        goro::wait_group wg;
+        constexpr int n = 10;
+        wg.add(n);
+        for (int i = 0; i < n; ++i)
+            goro::go(wait_at(&g, 'w', false, &wg));
+        co_await until_waiting(&g, n);
+        {
+            auto lk = co_await g.mu.lock();
+            g.open = true;
+            g.c.broadcast();
+        }
+        for (int i = 0; i < 10'000 && g.woken.load() < n; ++i)
+            co_await goro::yield();
+        int woken = g.woken.load();
+        if (woken == n)
+            co_await wg.wait();
+        co_return woken == n && g.log == std::string(n, 'w') ? n : -woken;
+    };
+    CHECK(rt.run(fn()) == 10);
+}
+
+TEST_CASE("cond: signal wakes exactly one waiter, the longest waiting (1 P)", "[cond]")
+{
+    goro::runtime rt(goro::runtime_config{1});
+    auto fn = []() -> goro::task<std::string> {
+        gate g;
+        goro::wait_group wg;
+        wg.add(4);
+        goro::go(wait_at(&g, 'a', true, &wg));
+        goro::go(wait_at(&g, 'b', true, &wg));
+        goro::go(wait_at(&g, 'c', true, &wg));
+        goro::go(wait_at(&g, 'd', true, &wg));
+        co_await until_waiting(&g, 4);
+        std::string seen;
+        for (int round = 1; round <= 4; ++round) {
+            g.c.signal();
+            co_await yield_times(20); // the woken one relocks and finishes; nobody else may
+            seen += std::to_string(g.woken.load());
+        }
+        co_await wg.wait();
+        g.c.signal(); // nobody waits: a no-op
+        co_return seen + " " + g.log;
+    };
+    CHECK(rt.run(fn()) == "1234 abcd");
+}
+
+TEST_CASE("cond: a woken waiter parks for the mutex until its holder unlocks (1 P)", "[cond]")
+{
+    goro::runtime rt(goro::runtime_config{1});
+    auto fn = []() -> goro::task<std::string> {
+        gate g;
+        goro::wait_group wg;
+        wg.add(1);
+        goro::go(wait_at(&g, 'w', false, &wg));
+        co_await until_waiting(&g, 1);
+        auto lk = co_await g.mu.lock();
+        g.open = true;
+        g.c.signal();
+        co_await yield_times(20); // the waiter runs, finds the mutex held, parks on it
+        g.log.push_back(g.woken.load() == 0 ? 'h' : '?');
+        lk.unlock();
+        co_await wg.wait();
+        auto lk2 = co_await g.mu.lock();
+        co_return g.log;
+    };
+    CHECK(rt.run(fn()) == "hw");
+}
+
+TEST_CASE("cond: producers and consumers on several Ps lose no wakeup", "[cond][stress]")
+{
+    slot_queue q;
+    goro_test::watchdog dog(q.progress, "cond: lost wakeup");
+    goro::runtime rt(goro::runtime_config{4});
+    auto fn = [](slot_queue* q) -> goro::task<long> {
+        constexpr long per_producer = 2000;
+        auto producers = goro::spawn(goro_test::go_n_and_wait(4, &produce, q, per_producer));
+        co_await goro_test::go_n_and_wait(4, &consume, q, per_producer);
+        co_await producers;
+        auto lk = co_await q->mu.lock();
+        co_return q->sum;
+    };
+    constexpr long n = 4 * 2000;
+    CHECK(rt.run(fn(&q)) == n * (n - 1) / 2);
+}
+
+TEST_CASE("cond: waiting without the mutex panics and consumes no ticket", "[cond]")
+{
+    auto fn = []() -> goro::task<int> {
+        gate g;
+        goro::mutex other;
+        int checks = 0;
+        try {
+            co_await g.c.wait(); // mutex not locked
+        } catch (const goro::panic& e) {
+            checks += std::string(e.what()) == "goro::cond::wait: mutex is not locked";
+        }
+        auto mine = co_await other.lock();
+        try {
+            auto aw = g.c.wait(mine); // a guard of another mutex
+            (void)aw;
+        } catch (const goro::panic& e) {
+            checks += std::string(e.what()) == "goro::cond::wait: the guard owns a different mutex";
+        }
+        mine.unlock();
+        try {
+            auto aw = g.c.wait(mine);
+            (void)aw;
+        } catch (const goro::panic& e) {
+            checks += std::string(e.what()) == "goro::cond::wait: the guard owns no lock";
+        }
+        // No ticket was taken: a real waiter gets the next signal.
+        goro::wait_group wg;
+        wg.add(1);
+        goro::go(wait_at(&g, 'w', true, &wg));
+        co_await until_waiting(&g, 1);
+        g.c.signal();
+        co_await wg.wait();
+        checks += g.log == "w";
+        co_return checks;
+    };
+    CHECK(goro::run(fn()) == 4);
+}
+
+TEST_CASE("cond: waiting outside a goroutine panics and keeps the mutex locked", "[cond]")
+{
+    goro::mutex mu;
+    goro::cond c(mu);
+    REQUIRE(mu.try_lock());
+    auto aw = c.wait();
+    CHECK_THROWS_AS(aw.await_suspend(std::noop_coroutine()), goro::panic);
+    CHECK_FALSE(mu.try_lock());
+    mu.unlock();
+}
