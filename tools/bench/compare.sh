@@ -4,7 +4,7 @@
 # usage: tools/bench/compare.sh [-k RUNS] [BENCHMARK...]
 #
 #   BENCHMARK   spawn, yield_ping, park_mem, chan_pingpong_p1, chan_pingpong_p2,
-#               chan_mpmc_buffered, chan_mpmc_unbuffered, select (default: all). The
+#               chan_mpmc_buffered, chan_mpmc_unbuffered, select, mutex (default: all). The
 #               _p1/_p2 entries run one program at a fixed P count; the
 #               program's name (chan_pingpong) stands for all its entries.
 #   -k RUNS     runs per side and benchmark (default 5, or $BENCH_RUNS)
@@ -39,7 +39,7 @@ while getopts 'k:h' opt; do
 done
 shift $((OPTIND - 1))
 # Every benchmark entry, in the order they run by default.
-all=(spawn yield_ping park_mem chan_pingpong_p1 chan_pingpong_p2 chan_mpmc_buffered chan_mpmc_unbuffered select)
+all=(spawn yield_ping park_mem chan_pingpong_p1 chan_pingpong_p2 chan_mpmc_buffered chan_mpmc_unbuffered select mutex)
 benches=("$@")
 [ ${#benches[@]} -gt 0 ] || benches=("${all[@]}")
 
@@ -51,9 +51,11 @@ done
 #   time:  speedup = Go / goro, higher is better; bar is a minimum speedup
 #   bytes: ratio = goro / Go, lower is better; bar is a maximum ratio
 declare -A kind=([spawn]=time [yield_ping]=time [park_mem]=bytes
-    [chan_pingpong_p1]=time [chan_pingpong_p2]=time [chan_mpmc_buffered]=time [chan_mpmc_unbuffered]=time [select]=time)
+    [chan_pingpong_p1]=time [chan_pingpong_p2]=time [chan_mpmc_buffered]=time [chan_mpmc_unbuffered]=time [select]=time
+    [mutex]=time)
 declare -A bar=([spawn]=5 [park_mem]=0.1
-    [chan_pingpong_p1]=2 [chan_pingpong_p2]=2 [chan_mpmc_buffered]=2 [chan_mpmc_unbuffered]=2 [select]=2)
+    [chan_pingpong_p1]=2 [chan_pingpong_p2]=2 [chan_mpmc_buffered]=2 [chan_mpmc_unbuffered]=2 [select]=2
+    [mutex]=2)
 # An entry runs the programs bench_<program> and go/<program>, where program
 # is ${program[entry]}, or the entry's own name. An entry in fixed_procs runs
 # at that P count on both sides instead of $procs.
