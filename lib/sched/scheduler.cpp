@@ -35,14 +35,22 @@
 //  6. Parking: see below.
 // A G picked from any source gets a fresh cooperative budget of 128: every
 // awaitable that completes without suspending spends one, and at zero the G
-// yields to the back of its P's ring (detail::spend_budget).
+// yields through the global queue, like yield() (detail::spend_budget).
 //
 // # Submitting work
-// go/spawn and ready() put the G in the current P's runnext (kicking the old
-// runnext to the ring tail; a full ring sends half of itself to the global
-// queue as one chunk, see global_queue.hpp). yield() puts it at the ring tail. A thread that owns no P puts it
-// on the global queue under mu_. Every submission then calls
-// wake_if_needed().
+// ready() (a parked G woken by a channel, a wait_group, a join...) puts the G
+// in the current P's runnext, kicking the old runnext to the ring tail: the
+// woken G runs next, on the cache of the P that woke it. go/spawn put the G at
+// the ring tail. (Go puts new goroutines in runnext too; the tail keeps spawn
+// free of atomic read-modify-writes, see below, and runs a burst of new
+// goroutines in the order they were started.) A full ring sends half of
+// itself to the global queue as one chunk (global_queue.hpp). yield() puts
+// the G on the global queue, as Go's Gosched does: on the local ring, a
+// yielding G whose worker thread the OS preempts would wait for that thread
+// while every other P, busy with its own yielder, never steals it (measured:
+// a yield ping-pong went from ~0.1 to ~4 us per round under a compile load).
+// A thread that owns no P puts the G on the global queue under mu_. Every
+// submission then checks whether a P must be woken.
 //
 // # Spinning and parking (no lost wakeups)
 // A P with nothing local is "spinning" while it looks for work elsewhere; at
@@ -517,7 +525,7 @@ void scheduler::ready(goroutine& g) noexcept
         global_put(g);
 }
 
-void scheduler::yield(p_state& p, goroutine& g) noexcept { put_local(p, g, false); }
+void scheduler::yield(goroutine& g) noexcept { global_put(g); }
 
 void scheduler::goroutine_finished() noexcept
 {
@@ -578,7 +586,7 @@ void yield_now(std::coroutine_handle<> leaf) noexcept
         fatal("goro::yield: awaited outside a goroutine");
     g->leaf = leaf;
     g->reason = wait_reason::yield;
-    p->sched->yield(*p, *g);
+    p->sched->yield(*g);
 }
 
 std::uint32_t fastrand() noexcept
@@ -587,6 +595,25 @@ std::uint32_t fastrand() noexcept
     __attribute__((tls_model("initial-exec"))) static thread_local std::uint64_t outside = 0x9e3779b97f4a7c15ull;
     p_state* p = tls_p;
     return std::uint32_t(next_random(p ? p->rng : outside) >> 32);
+}
+
+// Go's sync_runtime_canSpin, without its iteration cap (the caller counts):
+// spinning on a lock only makes sense if another P is running goroutines
+// (one of them may be about to release it); a snapshot. Go also requires an
+// empty local run queue; here the cooperative budget's yields keep local
+// queues busy, and that condition measured 2x slower on tools/bench/mutex
+// (the spin is bounded at a few microseconds either way).
+bool scheduler::others_running() const noexcept
+{
+    const std::uint32_t not_running =
+        npidle_.load(std::memory_order_relaxed) + nmspinning_.load(std::memory_order_relaxed);
+    return procs() > not_running + 1;
+}
+
+bool can_spin_on_lock() noexcept
+{
+    p_state* p = tls_p;
+    return p && p->sched->others_running();
 }
 
 bool spend_budget() noexcept

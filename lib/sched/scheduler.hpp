@@ -72,10 +72,13 @@ public:
 
     void start(goroutine& g);
     void ready(goroutine& g) noexcept;
-    void yield(p_state& p, goroutine& g) noexcept;
+    void yield(goroutine& g) noexcept;
     void goroutine_finished() noexcept;
 
     long num_goroutine() const noexcept;
+    /// Whether a P other than the caller's runs goroutines (a snapshot; Go's
+    /// sync_runtime_canSpin, see can_spin_on_lock in scheduler.cpp).
+    bool others_running() const noexcept;
     unsigned procs() const noexcept { return unsigned(ps_.size()); }
 
     /// The scheduler whose run() is in progress, or nullptr.
@@ -121,6 +124,9 @@ private:
 /// The P of the calling worker thread, or nullptr. Never inlined: clang may
 /// cache a thread_local's address across a coroutine suspension.
 p_state* current_p() noexcept;
+/// Whether a goroutine waiting for a sync primitive should spin a little
+/// before parking (Go's sync_runtime_canSpin); false outside a worker.
+bool can_spin_on_lock() noexcept;
 /// A fast per-P (per-thread outside the runtime) pseudo-random number.
 std::uint32_t fastrand() noexcept;
 frame_cache* current_frame_cache() noexcept;
