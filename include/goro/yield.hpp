@@ -17,8 +17,9 @@ struct [[nodiscard]] yield_awaiter {
 } // namespace detail
 
 /// `co_await goro::yield()` always suspends the running goroutine and queues it
-/// behind the runnable goroutines of its P; it resumes when a worker (this one,
-/// or a thief) picks it up again. Never throws. Awaited outside a goroutine
+/// on the global run queue, as Go's Gosched does; it resumes on whichever
+/// worker picks it up next (every P takes from that queue at least every 61
+/// goroutines, and whenever its own queue is empty). Never throws. Awaited outside a goroutine
 /// (impossible from a goro::task run by goro) it ends the program with
 /// "fatal error: goro::yield: awaited outside a goroutine".
 inline detail::yield_awaiter yield() noexcept { return {}; }

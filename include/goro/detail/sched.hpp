@@ -22,8 +22,8 @@ GORO_API void start_goroutine(goroutine& g);
 /// from any thread.
 GORO_API void ready(goroutine& g) noexcept;
 
-/// Parks the running goroutine at `leaf` and queues it behind the current P's
-/// runnable goroutines (Gosched).
+/// Parks the running goroutine at `leaf` and queues it on the global run
+/// queue (Gosched).
 GORO_API void yield_now(std::coroutine_handle<> leaf) noexcept;
 
 /// Spends one unit of the cooperative budget of the running goroutine. Returns
