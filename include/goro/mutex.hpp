@@ -24,7 +24,8 @@ struct mutex_access; // lib/sync/mutex_impl.hpp
 /// A goroutine taking a goro::mutex the slow way. It lives in the awaiter
 /// (so in the waiting goroutine's frame) and is owned by that goroutine,
 /// except while `node` is queued on the mutex's semaphore. lib/sync/mutex.cpp
-/// describes the protocol.
+/// describes the protocol. The slow path initializes every field it uses
+/// (mutex_access::prepare), so the fast path leaves it uninitialized.
 struct mutex_waiter {
     /// First member: while the lock is contended the goroutine's leaf is this
     /// hook, which competes for the lock when the goroutine is next run.
@@ -32,14 +33,12 @@ struct mutex_waiter {
     sema_waiter node;
     /// The coroutine that awaits the lock; resumed once it is held.
     std::coroutine_handle<> user;
-    mutex* mu = nullptr;
+    mutex* mu;
     /// CLOCK_MONOTONIC nanoseconds when this waiter first queued (0: not yet).
-    std::int64_t wait_start = 0;
-    /// Set in await_ready when the cooperative budget ran out: yield first.
-    bool out_of_budget = false;
-    bool starving = false;
+    std::int64_t wait_start;
+    bool starving;
     /// The mutex's semaphore woke this waiter (rather than a yield ending).
-    bool sema_woke = false;
+    bool sema_woke;
 };
 
 } // namespace detail
@@ -69,10 +68,19 @@ public:
     /// if the mutex is not locked.
     void unlock()
     {
-        std::uint32_t expected = locked_bit;
+        std::uint32_t old = locked_bit;
         // release: publishes the critical section to the next owner's acquire.
-        if (!state_.compare_exchange_strong(expected, 0, std::memory_order_release, std::memory_order_relaxed))
-            unlock_slow(expected);
+        if (state_.compare_exchange_strong(old, 0, std::memory_order_release, std::memory_order_relaxed))
+            return;
+        // Locked, and nobody to wake (no waiter counted, or one is awake
+        // already), not starving: clear `locked` inline, as Go's Unlock does
+        // before it decides it must call unlockSlow.
+        if ((old & (locked_bit | starving_bit)) == locked_bit &&
+            ((old >> waiter_shift) == 0 || (old & woken_bit)) &&
+            state_.compare_exchange_strong(old, old - locked_bit, std::memory_order_release,
+                                           std::memory_order_relaxed))
+            return;
+        unlock_slow(old);
     }
 
     /// Owns a locked mutex and unlocks it when destroyed; move-only.
@@ -84,17 +92,20 @@ public:
 
     struct [[nodiscard]] lock_awaiter {
         mutex& mu;
-        detail::mutex_waiter w{};
+        /// The cooperative budget ran out: yield first, lock when rescheduled.
+        bool out_of_budget = false;
+        detail::mutex_waiter w; // left uninitialized until the slow path needs it
 
+        explicit lock_awaiter(mutex& m) noexcept : mu(m) {}
         bool await_ready() noexcept
         {
             if (!detail::spend_budget()) {
-                w.out_of_budget = true; // yield first, take the lock when rescheduled
+                out_of_budget = true;
                 return false;
             }
             return mu.try_acquire();
         }
-        bool await_suspend(std::coroutine_handle<> leaf) { return mu.lock_slow(w, leaf); }
+        bool await_suspend(std::coroutine_handle<> leaf) { return mu.lock_slow(w, leaf, out_of_budget); }
         guard await_resume() const noexcept { return guard(mu, std::adopt_lock); }
     };
 
@@ -108,7 +119,7 @@ public:
     /// takes the lock when it runs again). Otherwise the goroutine parks until
     /// it gets the lock and resumes on whichever worker runs it next, holding
     /// the lock. Throws goro::panic if it has to wait outside a goroutine.
-    lock_awaiter lock() noexcept { return lock_awaiter{*this}; }
+    lock_awaiter lock() noexcept { return lock_awaiter(*this); }
 
     /// Takes the lock if it is free and the mutex is not in starvation mode
     /// (Go's TryLock). Never suspends; callable from any thread.
@@ -118,7 +129,9 @@ private:
     friend struct detail::mutex_access;
 
     static constexpr std::uint32_t locked_bit = 1;
+    static constexpr std::uint32_t woken_bit = 2;
     static constexpr std::uint32_t starving_bit = 4;
+    static constexpr unsigned waiter_shift = 3;
 
     /// The inline acquire: Go's fast-path CAS from 0, then, if that failed
     /// only because goroutines are queued or one was woken, one CAS that
@@ -134,7 +147,7 @@ private:
                state_.compare_exchange_strong(old, old | locked_bit, std::memory_order_acquire,
                                               std::memory_order_relaxed);
     }
-    bool lock_slow(detail::mutex_waiter& w, std::coroutine_handle<> leaf);
+    bool lock_slow(detail::mutex_waiter& w, std::coroutine_handle<> leaf, bool out_of_budget);
     void unlock_slow(std::uint32_t seen);
 
     /// locked | woken << 1 | starving << 2 | waiters << 3 (see mutex.cpp).

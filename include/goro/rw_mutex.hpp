@@ -25,10 +25,11 @@ struct rw_access; // lib/sync/rw_mutex.cpp
 /// first takes the writers' mutex with `m` (whose hook is this waiter's),
 /// then waits on `m.node` for the readers ahead of it to leave; a reader only
 /// waits on `m.node` for the writer ahead of it. lib/sync/rw_mutex.cpp
-/// describes the protocol.
+/// describes the protocol. Left uninitialized by the fast path: await_ready
+/// sets `next` whenever it returns false, the slow path the rest.
 struct rw_waiter {
     mutex_waiter m; // first member: m.hook is this waiter's resume hook
-    rw_mutex* rw = nullptr;
+    rw_mutex* rw;
     /// Set in await_ready: what await_suspend still has to do.
     enum class step : std::uint8_t {
         none,
@@ -36,7 +37,7 @@ struct rw_waiter {
         lock,     // writer: the writers' mutex is taken; lock it the slow way
         announce, // writer: holds the writers' mutex, readers are in: announce and wait for them
         rlock,    // reader: a writer holds or waits: count ourselves and wait
-    } next = step::none;
+    } next;
 };
 
 } // namespace detail
@@ -75,8 +76,9 @@ public:
 
     struct [[nodiscard]] lock_awaiter {
         rw_mutex& rw;
-        detail::rw_waiter w{};
+        detail::rw_waiter w;
 
+        explicit lock_awaiter(rw_mutex& m) noexcept : rw(m) {}
         bool await_ready() noexcept { return rw.lock_fast(w); }
         bool await_suspend(std::coroutine_handle<> leaf) { return rw.lock_slow(w, leaf); }
         write_guard await_resume() const noexcept { return write_guard(rw, std::adopt_lock); }
@@ -84,8 +86,9 @@ public:
 
     struct [[nodiscard]] rlock_awaiter {
         rw_mutex& rw;
-        detail::rw_waiter w{};
+        detail::rw_waiter w;
 
+        explicit rlock_awaiter(rw_mutex& m) noexcept : rw(m) {}
         bool await_ready() noexcept { return rw.rlock_fast(w); }
         bool await_suspend(std::coroutine_handle<> leaf) { return rw.rlock_slow(w, leaf); }
         read_guard await_resume() const noexcept { return read_guard(rw, std::adopt_lock); }
@@ -103,14 +106,14 @@ public:
     /// are done, and resumes holding the write lock on whichever worker runs
     /// it next. Readers arriving meanwhile wait behind it. Throws goro::panic
     /// if it has to wait outside a goroutine.
-    lock_awaiter lock() noexcept { return lock_awaiter{*this}; }
+    lock_awaiter lock() noexcept { return lock_awaiter(*this); }
 
     /// `co_await rw.rlock()` returns a read_guard. It completes without
     /// suspending unless a writer holds or waits for the lock (spending one
     /// unit of the budget, as lock() does); otherwise the goroutine parks until
     /// that writer unlocks. Throws goro::panic if it has to wait outside a
     /// goroutine.
-    rlock_awaiter rlock() noexcept { return rlock_awaiter{*this}; }
+    rlock_awaiter rlock() noexcept { return rlock_awaiter(*this); }
 
     /// Takes the write lock if nobody holds the lock (Go's TryLock). Never
     /// suspends.

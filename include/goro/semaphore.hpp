@@ -21,15 +21,15 @@ struct semaphore_access; // lib/sync/semaphore.cpp
 
 /// A goroutine waiting in semaphore::acquire; lives in the awaiter. While
 /// queued, `next` and `g` are guarded by the semaphore's lock; the releaser
-/// that grants the tokens unlinks it and readies the goroutine.
+/// that grants the tokens unlinks it and readies the goroutine. The slow path
+/// sets every field it uses (`n` is set by acquire()).
 struct semaphore_waiter {
     resume_hook hook; // first member: acquires after a yield for the budget
-    semaphore_waiter* next = nullptr;
-    goroutine* g = nullptr;
+    semaphore_waiter* next;
+    goroutine* g;
     std::coroutine_handle<> user;
-    semaphore* sem = nullptr;
-    std::int64_t n = 0;
-    bool out_of_budget = false;
+    semaphore* sem;
+    std::int64_t n;
 };
 
 } // namespace detail
@@ -48,17 +48,20 @@ class GORO_API semaphore {
 public:
     struct [[nodiscard]] acquire_awaiter {
         semaphore& s;
+        /// The cooperative budget ran out: yield first, acquire when rescheduled.
+        bool out_of_budget = false;
         detail::semaphore_waiter w;
 
+        acquire_awaiter(semaphore& sem, std::int64_t n) noexcept : s(sem) { w.n = n; }
         bool await_ready() noexcept
         {
             if (!detail::spend_budget()) {
-                w.out_of_budget = true; // yield first, acquire when rescheduled
+                out_of_budget = true;
                 return false;
             }
             return s.take_fast(w.n);
         }
-        bool await_suspend(std::coroutine_handle<> leaf) { return s.acquire_slow(w, leaf); }
+        bool await_suspend(std::coroutine_handle<> leaf) { return s.acquire_slow(w, leaf, out_of_budget); }
         void await_resume() const noexcept {}
     };
 
@@ -107,7 +110,7 @@ private:
         }
         return false;
     }
-    bool acquire_slow(detail::semaphore_waiter& w, std::coroutine_handle<> leaf);
+    bool acquire_slow(detail::semaphore_waiter& w, std::coroutine_handle<> leaf, bool out_of_budget);
 
     static constexpr std::uint64_t waiters_bit = 1;
 

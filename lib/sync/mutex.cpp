@@ -77,6 +77,7 @@
 
 #include "rt/fatal.hpp"
 #include "sched/parker.hpp"
+#include "sched/scheduler.hpp"
 #include "sync/resume_hook.hpp"
 
 #include <goro/detail/sched.hpp>
@@ -88,6 +89,20 @@ namespace goro {
 using detail::mutex_access;
 
 namespace {
+
+// Go's active_spin and active_spin_cnt: 4 rounds of 30 pauses (about 1 us a
+// round where PAUSE takes 33 ns, as on the AMD EPYC this was measured on).
+constexpr int active_spin = 4;
+constexpr int active_spin_pauses = 30;
+
+inline void spin_pause() noexcept
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield" ::: "memory");
+#endif
+}
 
 // Go's "starving = starving || waited > 1 ms", evaluated after a wake.
 void update_starving(detail::mutex_waiter& w) noexcept
@@ -130,8 +145,23 @@ bool mutex_access::lock_loop(mutex& mu, mutex_waiter& w) noexcept
         awoke = true;
     }
     bool clock_due = awoke; // `starving` not yet updated for this wake
+    int spins = 0;
     std::uint32_t old = state.load(std::memory_order_relaxed);
     for (;;) {
+        // Go's active spinning: while the lock is held in normal mode, spin a
+        // few rounds before queueing if another P runs goroutines (the holder
+        // may be one of them). Setting `woken` tells unlock not to wake a
+        // parked waiter, since we mean to take the lock.
+        if ((old & (locked | starving)) == locked && spins < active_spin && can_spin_on_lock()) {
+            if (!awoke && !(old & woken) && (old >> waiter_shift) != 0 &&
+                state.compare_exchange_weak(old, old | woken, std::memory_order_relaxed, std::memory_order_relaxed))
+                awoke = true;
+            for (int i = 0; i < active_spin_pauses; ++i)
+                spin_pause();
+            ++spins;
+            old = state.load(std::memory_order_relaxed);
+            continue;
+        }
         if (clock_due && (old & locked)) {
             update_starving(w); // about to queue again: did we wait too long?
             clock_due = false;
@@ -164,6 +194,7 @@ bool mutex_access::lock_loop(mutex& mu, mutex_waiter& w) noexcept
         if (after_wake(state, w))
             return false;
         awoke = clock_due = true;
+        spins = 0;
         old = state.load(std::memory_order_relaxed);
     }
 }
@@ -190,12 +221,11 @@ std::coroutine_handle<> mutex_access::prepare(mutex& mu, mutex_waiter& w, std::c
 
 } // namespace detail
 
-bool mutex::lock_slow(detail::mutex_waiter& w, std::coroutine_handle<> leaf)
+bool mutex::lock_slow(detail::mutex_waiter& w, std::coroutine_handle<> leaf, bool out_of_budget)
 {
     detail::require_g("goro::mutex::lock"); // panics before anything changes
     std::coroutine_handle<> hook = mutex_access::prepare(*this, w, leaf, &mutex_access::resume_locking);
-    if (w.out_of_budget) {
-        w.out_of_budget = false;
+    if (out_of_budget) {
         detail::yield_now(hook); // compete for the lock when rescheduled
         return true;
     }

@@ -112,18 +112,15 @@ semaphore::acquire_awaiter semaphore::acquire(std::int64_t n)
     check_weight(n);
     if (n > size_)
         throw panic("goro::semaphore: acquire of more than the semaphore's size");
-    acquire_awaiter a{*this, {}};
-    a.w.n = n;
-    return a;
+    return acquire_awaiter(*this, n);
 }
 
-bool semaphore::acquire_slow(detail::semaphore_waiter& w, std::coroutine_handle<> leaf)
+bool semaphore::acquire_slow(detail::semaphore_waiter& w, std::coroutine_handle<> leaf, bool out_of_budget)
 {
     detail::require_g("goro::semaphore::acquire"); // nothing taken yet
     w.user = leaf;
     w.sem = this;
-    if (w.out_of_budget) {
-        w.out_of_budget = false;
+    if (out_of_budget) {
         detail::yield_now(detail::arm_hook(w.hook, &semaphore_access::resume_acquire));
         return true;
     }
