@@ -10,10 +10,14 @@
 namespace goro::detail {
 
 struct mutex_access {
-    static constexpr std::uint32_t locked = mutex::locked_bit; // held
-    static constexpr std::uint32_t woken = mutex::woken_bit; // a waiter is awake (woken or spinning): unlock wakes nobody
-    static constexpr std::uint32_t starving = mutex::starving_bit; // starvation mode: unlock hands the lock to the front waiter
-    static constexpr unsigned waiter_shift = mutex::waiter_shift; // the rest counts parked waiters
+    // held
+    static constexpr std::uint32_t locked = mutex::locked_bit;
+    // a waiter is awake (woken or spinning): unlock wakes nobody
+    static constexpr std::uint32_t woken = mutex::woken_bit;
+    // starvation mode: unlock hands the lock to the front waiter
+    static constexpr std::uint32_t starving = mutex::starving_bit;
+    // the bits above count parked waiters
+    static constexpr unsigned waiter_shift = mutex::waiter_shift;
     static constexpr std::uint32_t one_waiter = 1u << waiter_shift;
     static constexpr std::int64_t starvation_threshold_ns = 1'000'000; // Go's 1 ms
 
