@@ -5,20 +5,9 @@
 # user with sudo.
 set -euo pipefail
 
-packages=(
-  g++                  # GCC 12: the primary compiler
-  clang                # clang 14: the second compiler (TSan configuration)
-  libclang-rt-14-dev   # clang 14's sanitizer runtimes (TSan, ASan, UBSan)
-  meson
-  ninja-build
-  pkg-config           # pkgconf: finds fmt, checks the installed goro.pc
-  liburing-dev         # the io_uring netpoller
-  libfmt-dev
-  catch2               # the test suite (Catch2 v2)
-  golang-go            # the benchmarks' Go twins (tools/bench/go)
-  git
-  ca-certificates
-)
+# The list lives in tools/debian-packages.txt (one package a line), which
+# .ci/run installs from too.
+mapfile -t packages < <(grep -v '^#' "$(dirname "${BASH_SOURCE[0]}")/debian-packages.txt")
 
 sudo=()
 if [[ $(id -u) -ne 0 ]]; then
