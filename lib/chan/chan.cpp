@@ -298,7 +298,10 @@ bool chan_recv(chan_base* c, void* out, chan_waiter& w, std::coroutine_handle<> 
     return completed(leaf);
 }
 
-try_status chan_try_send(chan_base* c, void* value)
+namespace {
+
+// One non-blocking step (send_now or recv_now) under the lock, then the wake.
+try_status try_step(chan_base* c, void* v, try_status (*step)(chan_base&, void*, goroutine*&) noexcept)
 {
     if (!c)
         return try_status::would_block;
@@ -306,27 +309,18 @@ try_status chan_try_send(chan_base* c, void* value)
     try_status st;
     {
         std::lock_guard lock(c->lock);
-        st = send_now(*c, value, wake);
+        st = step(*c, v, wake);
     }
     if (wake)
         ready(*wake);
     return st;
 }
 
-try_status chan_try_recv(chan_base* c, void* out)
-{
-    if (!c)
-        return try_status::would_block;
-    goroutine* wake;
-    try_status st;
-    {
-        std::lock_guard lock(c->lock);
-        st = recv_now(*c, out, wake);
-    }
-    if (wake)
-        ready(*wake);
-    return st;
-}
+} // namespace
+
+try_status chan_try_send(chan_base* c, void* value) { return try_step(c, value, send_now); }
+
+try_status chan_try_recv(chan_base* c, void* out) { return try_step(c, out, recv_now); }
 
 void chan_close(chan_base* c)
 {

@@ -4,6 +4,8 @@
 // try_recv, move-only values, the send/recv views, values destroyed with the
 // channel, the cooperative budget, and a multi-P MPMC stress whose checksum
 // proves nothing is lost or duplicated.
+#include "support/flag.hpp"
+
 #include <goro/goro.hpp>
 
 #include <catch2/catch.hpp>
@@ -270,10 +272,7 @@ TEST_CASE("chan: a loop over an always-ready channel yields to others (1 P)", "[
     goro::runtime rt(goro::runtime_config{1});
     auto fn = []() -> goro::task<long> {
         std::atomic<bool> flag{false};
-        goro::go([](std::atomic<bool>* f) -> goro::task<void> {
-            f->store(true);
-            co_return;
-        }, &flag);
+        goro::go(goro_test::set_flag(&flag));
         goro::chan<int> ch(1);
         long i = 0;
         for (; i < 10'000'000 && !flag.load(); ++i) {

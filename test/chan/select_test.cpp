@@ -3,6 +3,8 @@
 // never fire, send and receive on the same channel, closed channels, a parked
 // select woken exactly once, the cooperative budget, and a multi-P stress
 // whose checksum proves no value is lost or duplicated.
+#include "support/flag.hpp"
+
 #include <goro/goro.hpp>
 
 #include <catch2/catch.hpp>
@@ -149,10 +151,7 @@ TEST_CASE("select: a loop over always-ready cases yields to others (1 P)", "[sel
     goro::runtime rt(goro::runtime_config{1});
     auto fn = []() -> goro::task<long> {
         std::atomic<bool> flag{false};
-        goro::go([](std::atomic<bool>* f) -> goro::task<void> {
-            f->store(true);
-            co_return;
-        }, &flag);
+        goro::go(goro_test::set_flag(&flag));
         goro::chan<int> nil;
         long i = 0;
         for (; i < 10'000'000 && !flag.load(); ++i)

@@ -4,6 +4,7 @@
 // when its budget runs out, and work spreads to every P. Loop bounds make a
 // broken scheduler fail the checks instead of hanging.
 #include "support/baton.hpp"
+#include "support/flag.hpp"
 
 #include <goro/goro.hpp>
 
@@ -16,12 +17,6 @@
 #include <thread>
 
 namespace {
-
-goro::task<void> set_flag(std::atomic<bool>* flag)
-{
-    flag->store(true);
-    co_return;
-}
 
 goro::task<long> yield_until(std::atomic<bool>* flag, long max_iters)
 {
@@ -60,7 +55,7 @@ TEST_CASE("fairness: a yielding loop lets another goroutine run (1 P)", "[fairne
     auto fn = []() -> goro::task<long> {
         std::atomic<bool> flag{false};
         auto looper = goro::spawn(yield_until(&flag, 1'000'000));
-        goro::go(set_flag(&flag));
+        goro::go(goro_test::set_flag(&flag));
         co_return co_await looper;
     };
     long iters = rt.run(fn());
@@ -103,7 +98,7 @@ TEST_CASE("fairness: the cooperative budget interrupts synchronous completions (
     auto fn = []() -> goro::task<long> {
         std::atomic<bool> flag{false};
         goro::wait_group zero; // counter 0: wait() completes without suspending
-        goro::go(set_flag(&flag));
+        goro::go(goro_test::set_flag(&flag));
         long i = 0;
         for (; i < 10'000'000 && !flag.load(); ++i)
             co_await zero.wait();
