@@ -4,6 +4,7 @@
 
 #include <goro/config.hpp>
 #include <goro/detail/chan_core.hpp>
+#include <goro/detail/sched.hpp>
 #include <goro/panic.hpp>
 
 #include <coroutine>
@@ -49,14 +50,34 @@ private:
     chan_base* c_ = nullptr;
 };
 
+// The channel awaiters. await_ready runs the inline buffered fast path
+// (chan_core.hpp) and spends one unit of the cooperative budget; with none
+// left it reports "not ready" after completing, and await_suspend yields
+// (w.success, written by await_ready, says which case it is). Otherwise
+// await_suspend runs the library's full operation, which may park.
+
 template <class T>
 struct [[nodiscard]] send_awaiter {
     chan_base* c;
     T value;
-    chan_waiter w{};
+    chan_waiter w; // w.success: set by await_ready, then by the library
 
-    bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> leaf) { return chan_send(c, &value, w, leaf); }
+    send_awaiter(chan_base* ch, T&& v) noexcept : c(ch), value(std::move(v)) {}
+    send_awaiter(send_awaiter&& o) noexcept : c(o.c), value(std::move(o.value)) {} // only before use
+
+    bool await_ready() noexcept
+    {
+        w.success = buffered_send_now(c, value);
+        return w.success && spend_budget();
+    }
+    bool await_suspend(std::coroutine_handle<> leaf)
+    {
+        if (w.success) {
+            yield_now(leaf);
+            return true;
+        }
+        return chan_send(c, &value, w, leaf);
+    }
     void await_resume() const
     {
         if (!w.success)
@@ -67,14 +88,25 @@ struct [[nodiscard]] send_awaiter {
 template <class T>
 struct [[nodiscard]] recv_awaiter {
     chan_base* c;
-    chan_waiter w{};
+    chan_waiter w; // w.success: set by await_ready, then by the library
     alignas(T) unsigned char storage[sizeof(T)];
 
     explicit recv_awaiter(chan_base* ch) noexcept : c(ch) {}
     recv_awaiter(recv_awaiter&& o) noexcept : c(o.c) {} // only before use: nothing queued, no value yet
 
-    bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> leaf) { return chan_recv(c, storage, w, leaf); }
+    bool await_ready() noexcept
+    {
+        w.success = buffered_recv_now<T>(c, storage);
+        return w.success && spend_budget();
+    }
+    bool await_suspend(std::coroutine_handle<> leaf)
+    {
+        if (w.success) {
+            yield_now(leaf);
+            return true;
+        }
+        return chan_recv(c, storage, w, leaf);
+    }
     std::optional<T> await_resume() noexcept(std::is_nothrow_move_constructible_v<T>)
     {
         if (!w.success)
@@ -89,6 +121,8 @@ struct [[nodiscard]] recv_awaiter {
 template <class T>
 bool try_send_copy(chan_base* c, T&& v)
 {
+    if (buffered_send_now(c, v))
+        return true;
     switch (chan_try_send(c, std::addressof(v))) {
     case try_status::done: return true;
     case try_status::would_block: return false;
@@ -101,7 +135,7 @@ template <class T>
 std::optional<T> try_recv_value(chan_base* c, bool* closed)
 {
     alignas(T) unsigned char storage[sizeof(T)];
-    try_status st = chan_try_recv(c, storage);
+    try_status st = buffered_recv_now<T>(c, storage) ? try_status::done : chan_try_recv(c, storage);
     if (closed)
         *closed = st == try_status::closed;
     if (st != try_status::done)

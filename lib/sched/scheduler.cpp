@@ -93,7 +93,7 @@
 
 #include "sched/scheduler.hpp"
 
-#include "sched/barrier.hpp"
+#include "rt/barrier.hpp"
 #include "rt/fatal.hpp"
 
 #include <goro/detail/sched.hpp>
@@ -146,7 +146,6 @@ scheduler* scheduler::active() noexcept { return active_scheduler.load(std::memo
 
 scheduler::scheduler(unsigned procs)
 {
-    init_asymmetric_barriers();
     std::uint64_t seed = std::uint64_t(monotonic_ns()) | 1;
     ps_.reserve(procs);
     for (unsigned i = 0; i < procs; ++i)

@@ -57,20 +57,22 @@ struct select_state {
 /// in the parked goroutine's frame: waiting allocates nothing. Every field is
 /// guarded by the lock of the channel whose queue holds it, until a waker
 /// dequeues it; from then on only the waker writes it, and the goroutine reads
-/// it after being readied.
+/// it after being readied. No field has an initializer: an operation that
+/// completes on the inline fast path never touches its waiter, and whoever
+/// queues one (park_on, select_start) sets every field first.
 struct chan_waiter {
-    chan_waiter* prev = nullptr;
-    chan_waiter* next = nullptr;
-    goroutine* g = nullptr;
+    chan_waiter* prev;
+    chan_waiter* next;
+    goroutine* g;
     /// send: the value to move from; recv: uninitialized storage to construct into.
-    void* slot = nullptr;
+    void* slot;
     /// A select case's shared state, or nullptr for a plain send/recv.
-    select_state* sel = nullptr;
-    std::uint16_t case_index = 0;
-    bool queued = false;
+    select_state* sel;
+    std::uint16_t case_index;
+    bool queued;
     /// Set by the waker: true if the value moved (recv: a value arrived), false
     /// if the channel was closed.
-    bool success = false;
+    bool success;
 };
 
 /// FIFO of waiters; guarded by the channel lock.
@@ -116,6 +118,54 @@ private:
 
     std::atomic<std::uint32_t> refs_{1}; // handles (chan, send_chan, recv_chan)
 };
+
+// The fast paths of a buffered channel, inline in the awaiters (and try_send/
+// try_recv) so the common case costs one lock round trip and no call: the
+// element type is known here, the library only sees bytes. Each completes the
+// operation and returns true only when the library's send_now / recv_now
+// would take its buffer branch: send when the channel is open, no receiver is
+// parked and the buffer has room; receive when a value is buffered and no
+// sender is parked (a parked sender means the library must refill the slot).
+// Anything else returns false, untouched, and the caller takes the library
+// path, which handles every case. The slot layout (element i at buf + i *
+// sizeof(T)) is chan_base::create's.
+
+template <class T>
+bool buffered_send_now(chan_base* c, T& value) noexcept
+{
+    if (!c || c->cap == 0)
+        return false;
+    c->lock.lock();
+    const bool room = !c->closed && c->recvq.empty() && c->count < c->cap;
+    if (room) {
+        std::uint32_t at = c->recv_at + c->count;
+        if (at >= c->cap)
+            at -= c->cap;
+        ::new (static_cast<void*>(c->buf + std::size_t(at) * sizeof(T))) T(std::move(value));
+        ++c->count;
+    }
+    c->lock.unlock();
+    return room;
+}
+
+/// On true, `out` holds a T constructed from the oldest buffered value.
+template <class T>
+bool buffered_recv_now(chan_base* c, void* out) noexcept
+{
+    if (!c || c->cap == 0)
+        return false;
+    c->lock.lock();
+    const bool have = c->count > 0 && c->sendq.empty();
+    if (have) {
+        T* v = std::launder(reinterpret_cast<T*>(c->buf + std::size_t(c->recv_at) * sizeof(T)));
+        ::new (out) T(std::move(*v));
+        v->~T();
+        c->recv_at = c->recv_at + 1 == c->cap ? 0 : c->recv_at + 1;
+        --c->count;
+    }
+    c->lock.unlock();
+    return have;
+}
 
 // Blocking operations, called from await_suspend. Each returns false when the
 // operation completed without parking (the caller resumes at once) and true
