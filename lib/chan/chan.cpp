@@ -349,10 +349,7 @@ void chan_close(chan_base* c)
 
 std::size_t chan_size(chan_base* c) noexcept
 {
-    if (!c)
-        return 0;
-    std::lock_guard lock(c->lock);
-    return c->count;
+    return c ? std::size_t(c->count) : 0; // a snapshot, like Go's len: no lock
 }
 
 } // namespace goro::detail

@@ -1,5 +1,13 @@
 // select: Go's selectgo (select.go) over goro channels.
 //
+// Pass 0, without locks: scan the cases in a random order (below) and try the
+// first one that looks ready (a hint from fields the channel writes as
+// relaxed atomics) under its own channel's lock alone: a select that finds a
+// partner waiting takes one lock, not one per channel. A case whose hint was
+// stale goes on to pass 1. The choice stays uniform among the cases ready
+// when scanned (the first of a random permutation), and a case that was not
+// ready when scanned may be passed over, as it would have been a moment
+// earlier.
 // Pass 1, under the locks of every channel involved (taken in address order,
 // each once, so two selects over the same channels cannot deadlock): poll the
 // cases in a random order — a Fisher-Yates permutation from the P's
@@ -48,6 +56,39 @@ void unlock_all(chan_base** locks, std::uint16_t n) noexcept
     }
 }
 
+// A hint, read without the lock (chan_base's lock_written fields): could
+// this case proceed now? A closed channel counts, so a send panics and a
+// receive reports the close.
+bool looks_ready(const select_case& sc) noexcept
+{
+    const chan_base& c = *sc.c;
+    if (c.closed)
+        return true;
+    if (sc.is_send)
+        return c.recvq.first != nullptr || c.count < c.cap;
+    return c.sendq.first != nullptr || c.count > 0;
+}
+
+// One case's send_now / recv_now; its channel's lock held.
+try_status step(select_case& sc, goroutine*& wake) noexcept
+{
+    return sc.is_send ? send_now(*sc.c, sc.slot, wake) : recv_now(*sc.c, sc.slot, wake);
+}
+
+// Case `index` completed with `s` and every lock is released: wake the
+// partner it took a value from or handed one to, record the outcome.
+bool fire(select_case& sc, try_status s, goroutine* wake, std::uint16_t index, std::coroutine_handle<> leaf,
+          int& fired)
+{
+    if (s == try_status::closed && sc.is_send)
+        throw panic("goro::chan: send on closed channel");
+    if (wake)
+        ready(*wake);
+    sc.w->success = s == try_status::done;
+    fired = index;
+    return completed(leaf);
+}
+
 } // namespace
 
 bool select_start(select_case* cs, std::uint16_t n, bool has_default, std::uint16_t* order, chan_base** locks,
@@ -83,21 +124,30 @@ bool select_start(select_case* cs, std::uint16_t n, bool has_default, std::uint1
     }
     nlocks = nl;
 
+    // Pass 0: the first case in poll order that looks ready, tried under its
+    // own channel's lock alone.
+    for (std::uint16_t k = 0; k < m; ++k) {
+        select_case& sc = cs[order[k]];
+        if (!looks_ready(sc))
+            continue;
+        sc.c->lock.lock();
+        goroutine* wake = nullptr;
+        try_status s = step(sc, wake);
+        sc.c->lock.unlock();
+        if (s == try_status::would_block)
+            break; // a stale hint: pass 1 decides
+        return fire(sc, s, wake, order[k], leaf, fired);
+    }
+
     lock_all(locks, nl);
     for (std::uint16_t k = 0; k < m; ++k) {
         select_case& sc = cs[order[k]];
         goroutine* wake = nullptr;
-        try_status s = sc.is_send ? send_now(*sc.c, sc.slot, wake) : recv_now(*sc.c, sc.slot, wake);
+        try_status s = step(sc, wake);
         if (s == try_status::would_block)
             continue;
         unlock_all(locks, nl);
-        if (s == try_status::closed && sc.is_send)
-            throw panic("goro::chan: send on closed channel");
-        if (wake)
-            ready(*wake);
-        sc.w->success = s == try_status::done;
-        fired = order[k];
-        return completed(leaf);
+        return fire(sc, s, wake, order[k], leaf, fired);
     }
     if (has_default) {
         unlock_all(locks, nl);

@@ -53,6 +53,27 @@ struct select_state {
     }
 };
 
+/// A channel field written only under the channel's lock but also read
+/// without it, as a hint (select's lock-free pre-scan, chan_size): relaxed
+/// atomic loads and stores, which compile to plain moves. Read-modify-write
+/// happens under the lock only, so it need not be atomic.
+template <class T>
+class lock_written {
+public:
+    constexpr lock_written(T v) noexcept : v_(v) {}
+    operator T() const noexcept { return v_.load(std::memory_order_relaxed); }
+    lock_written& operator=(T v) noexcept
+    {
+        v_.store(v, std::memory_order_relaxed);
+        return *this;
+    }
+    lock_written& operator++() noexcept { return *this = T(*this + 1); } // lock held
+    lock_written& operator--() noexcept { return *this = T(*this - 1); } // lock held
+
+private:
+    std::atomic<T> v_;
+};
+
 /// A goroutine parked on a channel (Go's sudog). It lives in the awaiter, so
 /// in the parked goroutine's frame: waiting allocates nothing. Every field is
 /// guarded by the lock of the channel whose queue holds it, until a waker
@@ -77,7 +98,7 @@ struct chan_waiter {
 
 /// FIFO of waiters; guarded by the channel lock.
 struct wait_queue {
-    chan_waiter* first = nullptr;
+    lock_written<chan_waiter*> first = nullptr; // read unlocked as a hint
     chan_waiter* last = nullptr;
 
     bool empty() const noexcept { return first == nullptr; }
@@ -106,8 +127,10 @@ public:
 
     // --- Guarded by lock ---
     futex_lock lock;
-    bool closed = false;
-    std::uint32_t count = 0;   // buffered elements
+    // closed, count and both queues' `first` are read without the lock too,
+    // as hints (lock_written); everything else only under it.
+    lock_written<bool> closed = false;
+    lock_written<std::uint32_t> count = 0; // buffered elements
     std::uint32_t recv_at = 0; // index of the oldest buffered element
     wait_queue recvq;
     wait_queue sendq;
