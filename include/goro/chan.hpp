@@ -50,11 +50,13 @@ private:
     chan_base* c_ = nullptr;
 };
 
-// The channel awaiters. await_ready runs the inline buffered fast path
-// (chan_core.hpp) and spends one unit of the cooperative budget; with none
-// left it reports "not ready" after completing, and await_suspend yields
-// (w.success, written by await_ready, says which case it is). Otherwise
-// await_suspend runs the library's full operation, which may park.
+// The channel awaiters. await_ready locks a non-nil channel and runs the
+// inline buffer branch (chan_core.hpp); if it applies, it unlocks and spends
+// one unit of the cooperative budget, and with none left reports "not ready"
+// so that await_suspend yields (w.success, written by await_ready, says which
+// case it is). If it does not apply, await_ready returns false with the lock
+// still held, and await_suspend, which the coroutine runs next, hands it to
+// the library's full operation, which may park.
 
 template <class T>
 struct [[nodiscard]] send_awaiter {
@@ -67,8 +69,15 @@ struct [[nodiscard]] send_awaiter {
 
     bool await_ready() noexcept
     {
-        w.success = buffered_send_now(c, value);
-        return w.success && spend_budget();
+        w.success = false;
+        if (!c)
+            return false;
+        c->lock.lock();
+        if (!buffered_send_locked(*c, value))
+            return false; // locked: await_suspend continues
+        c->lock.unlock();
+        w.success = true;
+        return spend_budget();
     }
     bool await_suspend(std::coroutine_handle<> leaf)
     {
@@ -76,7 +85,9 @@ struct [[nodiscard]] send_awaiter {
             yield_now(leaf);
             return true;
         }
-        return chan_send(c, &value, w, leaf);
+        if (!c)
+            return chan_park_nil(leaf, true);
+        return chan_send_locked(*c, &value, w, leaf);
     }
     void await_resume() const
     {
@@ -96,8 +107,15 @@ struct [[nodiscard]] recv_awaiter {
 
     bool await_ready() noexcept
     {
-        w.success = buffered_recv_now<T>(c, storage);
-        return w.success && spend_budget();
+        w.success = false;
+        if (!c)
+            return false;
+        c->lock.lock();
+        if (!buffered_recv_locked<T>(*c, storage))
+            return false; // locked: await_suspend continues
+        c->lock.unlock();
+        w.success = true;
+        return spend_budget();
     }
     bool await_suspend(std::coroutine_handle<> leaf)
     {
@@ -105,7 +123,9 @@ struct [[nodiscard]] recv_awaiter {
             yield_now(leaf);
             return true;
         }
-        return chan_recv(c, storage, w, leaf);
+        if (!c)
+            return chan_park_nil(leaf, false);
+        return chan_recv_locked(*c, storage, w, leaf);
     }
     std::optional<T> await_resume() noexcept(std::is_nothrow_move_constructible_v<T>)
     {
@@ -121,9 +141,14 @@ struct [[nodiscard]] recv_awaiter {
 template <class T>
 bool try_send_copy(chan_base* c, T&& v)
 {
-    if (buffered_send_now(c, v))
+    if (!c)
+        return false;
+    c->lock.lock();
+    if (buffered_send_locked(*c, v)) {
+        c->lock.unlock();
         return true;
-    switch (chan_try_send(c, std::addressof(v))) {
+    }
+    switch (chan_try_send_locked(*c, std::addressof(v))) {
     case try_status::done: return true;
     case try_status::would_block: return false;
     case try_status::closed: break;
@@ -135,7 +160,16 @@ template <class T>
 std::optional<T> try_recv_value(chan_base* c, bool* closed)
 {
     alignas(T) unsigned char storage[sizeof(T)];
-    try_status st = buffered_recv_now<T>(c, storage) ? try_status::done : chan_try_recv(c, storage);
+    try_status st = try_status::would_block;
+    if (c) {
+        c->lock.lock();
+        if (buffered_recv_locked<T>(*c, storage)) {
+            c->lock.unlock();
+            st = try_status::done;
+        } else {
+            st = chan_try_recv_locked(*c, storage);
+        }
+    }
     if (closed)
         *closed = st == try_status::closed;
     if (st != try_status::done)

@@ -8,6 +8,10 @@
 //   - count > 0 implies recvq is empty; count < cap implies sendq is empty.
 //   - A waiter is in at most one queue; `queued` says whether it is linked.
 //
+// Entry: the typed callers in chan.hpp take the lock and run the buffer
+// branch themselves, inline (chan_core.hpp); everything else arrives here
+// in the *_locked functions with the lock held, and they release it.
+//
 // Handoff: a sender that finds a parked receiver moves the value straight
 // into the receiver's awaiter storage, unlinks it, drops the lock and readies
 // it (onto this P's runnext: the receiver runs next, on the cache that holds
@@ -152,15 +156,6 @@ unsigned char* slot_at(chan_base& c, std::uint32_t i) noexcept
     return c.buf + std::size_t(i) * c.ops->size;
 }
 
-// Parks the running goroutine (no queue) forever: a nil channel.
-bool park_forever(std::coroutine_handle<> leaf, const char* what)
-{
-    goroutine& g = require_g(what);
-    g.leaf = leaf;
-    g.reason = wait_reason::chan_nil;
-    return true;
-}
-
 // Moves the oldest buffered element into `out`. Lock held, count > 0.
 void take_buffered(chan_base& c, void* out) noexcept
 {
@@ -261,13 +256,19 @@ bool park_on(wait_queue& q, chan_waiter& w, void* slot, std::coroutine_handle<> 
 // ---------------------------------------------------------------------------
 // Operations
 
-bool chan_send(chan_base* c, void* value, chan_waiter& w, std::coroutine_handle<> leaf)
+bool chan_park_nil(std::coroutine_handle<> leaf, bool send)
 {
-    if (!c)
-        return park_forever(leaf, "goro::chan: send");
-    std::unique_lock lock(c->lock);
+    goroutine& g = require_g(send ? "goro::chan: send" : "goro::chan: receive");
+    g.leaf = leaf;
+    g.reason = wait_reason::chan_nil;
+    return true;
+}
+
+bool chan_send_locked(chan_base& c, void* value, chan_waiter& w, std::coroutine_handle<> leaf)
+{
+    std::unique_lock lock(c.lock, std::adopt_lock);
     goroutine* wake;
-    switch (send_now(*c, value, wake)) {
+    switch (send_now(c, value, wake)) {
     case try_status::closed:
         lock.unlock();
         throw panic("goro::chan: send on closed channel");
@@ -279,18 +280,16 @@ bool chan_send(chan_base* c, void* value, chan_waiter& w, std::coroutine_handle<
         return completed(leaf);
     case try_status::would_block: break;
     }
-    return park_on(c->sendq, w, value, leaf, wait_reason::chan_send, "goro::chan: send");
+    return park_on(c.sendq, w, value, leaf, wait_reason::chan_send, "goro::chan: send");
 }
 
-bool chan_recv(chan_base* c, void* out, chan_waiter& w, std::coroutine_handle<> leaf)
+bool chan_recv_locked(chan_base& c, void* out, chan_waiter& w, std::coroutine_handle<> leaf)
 {
-    if (!c)
-        return park_forever(leaf, "goro::chan: receive");
-    std::unique_lock lock(c->lock);
+    std::unique_lock lock(c.lock, std::adopt_lock);
     goroutine* wake;
-    try_status st = recv_now(*c, out, wake);
+    try_status st = recv_now(c, out, wake);
     if (st == try_status::would_block)
-        return park_on(c->recvq, w, out, leaf, wait_reason::chan_recv, "goro::chan: receive");
+        return park_on(c.recvq, w, out, leaf, wait_reason::chan_recv, "goro::chan: receive");
     lock.unlock();
     if (wake)
         ready(*wake);
@@ -300,17 +299,13 @@ bool chan_recv(chan_base* c, void* out, chan_waiter& w, std::coroutine_handle<> 
 
 namespace {
 
-// One non-blocking step (send_now or recv_now) under the lock, then the wake.
-try_status try_step(chan_base* c, void* v, try_status (*step)(chan_base&, void*, goroutine*&) noexcept)
+// One non-blocking step (send_now or recv_now), the lock's release, then the
+// wake.
+try_status try_step_locked(chan_base& c, void* v, try_status (*step)(chan_base&, void*, goroutine*&) noexcept)
 {
-    if (!c)
-        return try_status::would_block;
     goroutine* wake;
-    try_status st;
-    {
-        std::lock_guard lock(c->lock);
-        st = step(*c, v, wake);
-    }
+    try_status st = step(c, v, wake);
+    c.lock.unlock();
     if (wake)
         ready(*wake);
     return st;
@@ -318,9 +313,9 @@ try_status try_step(chan_base* c, void* v, try_status (*step)(chan_base&, void*,
 
 } // namespace
 
-try_status chan_try_send(chan_base* c, void* value) { return try_step(c, value, send_now); }
+try_status chan_try_send_locked(chan_base& c, void* value) { return try_step_locked(c, value, send_now); }
 
-try_status chan_try_recv(chan_base* c, void* out) { return try_step(c, out, recv_now); }
+try_status chan_try_recv_locked(chan_base& c, void* out) { return try_step_locked(c, out, recv_now); }
 
 void chan_close(chan_base* c)
 {

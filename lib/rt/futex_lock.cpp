@@ -3,7 +3,7 @@
 //
 // Spinning: rounds of PAUSE with exponential backoff, 30 doubling to 300
 // pauses between looks at the lock, 8 rounds (about 1,650 pauses, ~45 us on
-// the Zen 3 this was tuned on, where a PAUSE takes ~27 ns), then one
+// the machine of rt/cpu_relax.hpp), then one
 // sched_yield, then sleep. A channel is a lock with a tiny critical section
 // that every P may hit back to back; the holder's P usually takes it again at
 // once. Backing off lets it run a batch of operations with the lock's cache
@@ -15,6 +15,7 @@
 #include <goro/detail/futex_lock.hpp>
 
 #include "rt/barrier.hpp"
+#include "rt/cpu_relax.hpp"
 
 #include <linux/futex.h>
 #include <sched.h>
@@ -30,15 +31,6 @@ namespace {
 constexpr int spin_rounds = 8;
 constexpr int first_pauses = 30;
 constexpr int max_pauses = 300;
-
-inline void cpu_relax() noexcept
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield" ::: "memory");
-#endif
-}
 
 } // namespace
 

@@ -1,3 +1,4 @@
+#include "rt/cpu_relax.hpp"
 #include "rt/fatal.hpp"
 
 #include <goro/detail/goroutine.hpp>
@@ -67,9 +68,7 @@ void spin_wait_slow(std::atomic<bool>& locked) noexcept
     for (unsigned spins = 0;; ++spins) {
         while (locked.load(std::memory_order_relaxed)) {
             if (spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-                __builtin_ia32_pause();
-#endif
+                detail::cpu_relax();
             } else {
                 sched_yield(); // the holder may have been preempted
             }

@@ -94,6 +94,7 @@
 #include "sched/scheduler.hpp"
 
 #include "rt/barrier.hpp"
+#include "rt/cpu_relax.hpp"
 #include "rt/fatal.hpp"
 
 #include <goro/detail/sched.hpp>
@@ -121,15 +122,6 @@ std::uint64_t next_random(std::uint64_t& s) noexcept
     s ^= s << 25;
     s ^= s >> 27;
     return s * 0x2545F4914F6CDD1DULL;
-}
-
-inline void cpu_relax() noexcept
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
 }
 
 } // namespace

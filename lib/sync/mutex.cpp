@@ -84,6 +84,7 @@
 
 #include "sync/mutex_impl.hpp"
 
+#include "rt/cpu_relax.hpp"
 #include "rt/fatal.hpp"
 #include "sched/parker.hpp"
 #include "sched/scheduler.hpp"
@@ -100,18 +101,9 @@ using detail::mutex_access;
 namespace {
 
 // Go's active_spin and active_spin_cnt: 4 rounds of 30 pauses (about 1 us a
-// round where PAUSE takes 33 ns, as on the AMD EPYC this was measured on).
+// round on the machine of rt/cpu_relax.hpp).
 constexpr int active_spin = 4;
 constexpr int active_spin_pauses = 30;
-
-inline void spin_pause() noexcept
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield" ::: "memory");
-#endif
-}
 
 // Go's "starving = starving || waited > 1 ms", evaluated after a wake.
 void update_starving(detail::mutex_waiter& w) noexcept
@@ -166,7 +158,7 @@ bool mutex_access::lock_loop(mutex& mu, mutex_waiter& w) noexcept
                 state.compare_exchange_weak(old, old | woken, std::memory_order_relaxed, std::memory_order_relaxed))
                 awoke = true;
             for (int i = 0; i < active_spin_pauses; ++i)
-                spin_pause();
+                detail::cpu_relax();
             ++spins;
             old = state.load(std::memory_order_relaxed);
             continue;

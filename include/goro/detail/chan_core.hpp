@@ -80,7 +80,8 @@ private:
 /// dequeues it; from then on only the waker writes it, and the goroutine reads
 /// it after being readied. No field has an initializer: an operation that
 /// completes on the inline fast path never touches its waiter, and whoever
-/// queues one (park_on, select_start) sets every field first.
+/// queues one (park_on, select_start) first sets every field that will be
+/// read (case_index only matters when `sel` is set).
 struct chan_waiter {
     chan_waiter* prev;
     chan_waiter* next;
@@ -142,65 +143,64 @@ private:
     std::atomic<std::uint32_t> refs_{1}; // handles (chan, send_chan, recv_chan)
 };
 
-// The fast paths of a buffered channel, inline in the awaiters (and try_send/
-// try_recv) so the common case costs one lock round trip and no call: the
-// element type is known here, the library only sees bytes. Each completes the
-// operation and returns true only when the library's send_now / recv_now
-// would take its buffer branch: send when the channel is open, no receiver is
-// parked and the buffer has room; receive when a value is buffered and no
-// sender is parked (a parked sender means the library must refill the slot).
-// Anything else returns false, untouched, and the caller takes the library
-// path, which handles every case. The slot layout (element i at buf + i *
-// sizeof(T)) is chan_base::create's.
+// Every operation on a non-nil channel takes its lock inline, in the caller,
+// and first tries the buffer branch of the library's send_now / recv_now
+// with the element type known (the library only sees bytes): send when the
+// channel is open, no receiver is parked and the buffer has room; receive
+// when a value is buffered and no sender is parked (a parked sender means
+// the library must refill the slot). An unbuffered channel never has room
+// or a buffered value, so it always falls through. If the branch does not
+// apply, the caller hands the channel, still locked, to the library's
+// *_locked function, which handles every case and releases the lock: one
+// lock round trip per operation either way. The slot layout (element i at
+// buf + i * sizeof(T)) is chan_base::create's.
 
+/// The inline buffer branch of a send; `c.lock` held. On true `value` was
+/// moved into the buffer; on false nothing was touched.
 template <class T>
-bool buffered_send_now(chan_base* c, T& value) noexcept
+bool buffered_send_locked(chan_base& c, T& value) noexcept
 {
-    if (!c || c->cap == 0)
+    if (c.closed || !c.recvq.empty() || c.count >= c.cap)
         return false;
-    c->lock.lock();
-    const bool room = !c->closed && c->recvq.empty() && c->count < c->cap;
-    if (room) {
-        std::uint32_t at = c->recv_at + c->count;
-        if (at >= c->cap)
-            at -= c->cap;
-        ::new (static_cast<void*>(c->buf + std::size_t(at) * sizeof(T))) T(std::move(value));
-        ++c->count;
-    }
-    c->lock.unlock();
-    return room;
+    std::uint32_t at = c.recv_at + c.count;
+    if (at >= c.cap)
+        at -= c.cap;
+    ::new (static_cast<void*>(c.buf + std::size_t(at) * sizeof(T))) T(std::move(value));
+    ++c.count;
+    return true;
 }
 
-/// On true, `out` holds a T constructed from the oldest buffered value.
+/// The inline buffer branch of a receive; `c.lock` held. On true `out` holds
+/// a T constructed from the oldest buffered value; on false nothing was
+/// touched.
 template <class T>
-bool buffered_recv_now(chan_base* c, void* out) noexcept
+bool buffered_recv_locked(chan_base& c, void* out) noexcept
 {
-    if (!c || c->cap == 0)
+    if (c.count == 0 || !c.sendq.empty())
         return false;
-    c->lock.lock();
-    const bool have = c->count > 0 && c->sendq.empty();
-    if (have) {
-        T* v = std::launder(reinterpret_cast<T*>(c->buf + std::size_t(c->recv_at) * sizeof(T)));
-        ::new (out) T(std::move(*v));
-        v->~T();
-        c->recv_at = c->recv_at + 1 == c->cap ? 0 : c->recv_at + 1;
-        --c->count;
-    }
-    c->lock.unlock();
-    return have;
+    T* v = std::launder(reinterpret_cast<T*>(c.buf + std::size_t(c.recv_at) * sizeof(T)));
+    ::new (out) T(std::move(*v));
+    v->~T();
+    c.recv_at = c.recv_at + 1 == c.cap ? 0 : c.recv_at + 1;
+    --c.count;
+    return true;
 }
 
-// Blocking operations, called from await_suspend. Each returns false when the
-// operation completed without parking (the caller resumes at once) and true
-// when the goroutine parked (or yielded because its budget ran out, the
-// operation already done). `c == nullptr` is a nil channel: parks forever.
-GORO_API bool chan_send(chan_base* c, void* value, chan_waiter& w, std::coroutine_handle<> leaf);
-GORO_API bool chan_recv(chan_base* c, void* out, chan_waiter& w, std::coroutine_handle<> leaf);
+// Blocking operations, called from await_suspend with `c.lock` held (taken by
+// await_ready, which found the buffer branch did not apply); they release it.
+// Each returns false when the operation completed without parking (the
+// caller resumes at once) and true when the goroutine parked (or yielded
+// because its budget ran out, the operation already done).
+GORO_API bool chan_send_locked(chan_base& c, void* value, chan_waiter& w, std::coroutine_handle<> leaf);
+GORO_API bool chan_recv_locked(chan_base& c, void* out, chan_waiter& w, std::coroutine_handle<> leaf);
+/// A send (`send`) or receive on a nil channel: parks the goroutine forever.
+GORO_API bool chan_park_nil(std::coroutine_handle<> leaf, bool send);
 
 enum class try_status : std::uint8_t { done, would_block, closed };
 
-GORO_API try_status chan_try_send(chan_base* c, void* value);
-GORO_API try_status chan_try_recv(chan_base* c, void* out);
+/// The non-blocking forms, `c.lock` held on entry; they release it.
+GORO_API try_status chan_try_send_locked(chan_base& c, void* value);
+GORO_API try_status chan_try_recv_locked(chan_base& c, void* out);
 GORO_API void chan_close(chan_base* c);
 GORO_API std::size_t chan_size(chan_base* c) noexcept;
 
