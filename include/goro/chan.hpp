@@ -50,13 +50,57 @@ private:
     chan_base* c_ = nullptr;
 };
 
-// The channel awaiters. await_ready locks a non-nil channel and runs the
-// inline buffer branch (chan_core.hpp); if it applies, it unlocks and spends
-// one unit of the cooperative budget, and with none left reports "not ready"
-// so that await_suspend yields (w.success, written by await_ready, says which
-// case it is). If it does not apply, await_ready returns false with the lock
-// still held, and await_suspend, which the coroutine runs next, hands it to
-// the library's full operation, which may park.
+// The channel operations' shared shape. A non-nil channel is locked inline
+// and its buffer branch (chan_core.hpp) tried with the element type known;
+// on a miss the still-locked channel goes to the library's *_locked
+// function, which handles every case and unlocks.
+//
+// Awaiters: await_ready runs the buffer branch; if it applies, it unlocks
+// and spends one unit of the cooperative budget, and with none left reports
+// "not ready" so that await_suspend yields (w.success, written by
+// await_ready, says which case it is). On a miss await_ready returns false
+// with the lock still held, and await_suspend, which the coroutine runs
+// next, passes it on to `locked_op`. A nil channel parks forever.
+
+template <class BufferStep>
+bool chan_await_ready(chan_base* c, chan_waiter& w, BufferStep buffer_step) noexcept
+{
+    w.success = false;
+    if (!c)
+        return false;
+    c->lock.lock();
+    if (!buffer_step(*c))
+        return false; // locked: await_suspend continues
+    c->lock.unlock();
+    w.success = true;
+    return spend_budget();
+}
+
+template <class LockedOp>
+bool chan_await_suspend(chan_base* c, const chan_waiter& w, std::coroutine_handle<> leaf, bool send,
+                        LockedOp locked_op)
+{
+    if (w.success) {
+        yield_now(leaf);
+        return true;
+    }
+    if (!c)
+        return chan_park_nil(leaf, send);
+    return locked_op(*c);
+}
+
+/// try_send / try_recv: the buffer branch, else the library's locked form.
+template <class BufferStep, class LockedTry>
+try_status chan_try(chan_base* c, BufferStep buffer_step, LockedTry locked_try)
+{
+    if (!c)
+        return try_status::would_block;
+    c->lock.lock();
+    if (!buffer_step(*c))
+        return locked_try(*c);
+    c->lock.unlock();
+    return try_status::done;
+}
 
 template <class T>
 struct [[nodiscard]] send_awaiter {
@@ -69,25 +113,12 @@ struct [[nodiscard]] send_awaiter {
 
     bool await_ready() noexcept
     {
-        w.success = false;
-        if (!c)
-            return false;
-        c->lock.lock();
-        if (!buffered_send_locked(*c, value))
-            return false; // locked: await_suspend continues
-        c->lock.unlock();
-        w.success = true;
-        return spend_budget();
+        return chan_await_ready(c, w, [this](chan_base& ch) noexcept { return buffered_send_locked(ch, value); });
     }
     bool await_suspend(std::coroutine_handle<> leaf)
     {
-        if (w.success) {
-            yield_now(leaf);
-            return true;
-        }
-        if (!c)
-            return chan_park_nil(leaf, true);
-        return chan_send_locked(*c, &value, w, leaf);
+        return chan_await_suspend(c, w, leaf, true,
+                                  [&](chan_base& ch) { return chan_send_locked(ch, &value, w, leaf); });
     }
     void await_resume() const
     {
@@ -107,25 +138,13 @@ struct [[nodiscard]] recv_awaiter {
 
     bool await_ready() noexcept
     {
-        w.success = false;
-        if (!c)
-            return false;
-        c->lock.lock();
-        if (!buffered_recv_locked<T>(*c, storage))
-            return false; // locked: await_suspend continues
-        c->lock.unlock();
-        w.success = true;
-        return spend_budget();
+        return chan_await_ready(c, w,
+                                [this](chan_base& ch) noexcept { return buffered_recv_locked<T>(ch, storage); });
     }
     bool await_suspend(std::coroutine_handle<> leaf)
     {
-        if (w.success) {
-            yield_now(leaf);
-            return true;
-        }
-        if (!c)
-            return chan_park_nil(leaf, false);
-        return chan_recv_locked(*c, storage, w, leaf);
+        return chan_await_suspend(c, w, leaf, false,
+                                  [&](chan_base& ch) { return chan_recv_locked(ch, storage, w, leaf); });
     }
     std::optional<T> await_resume() noexcept(std::is_nothrow_move_constructible_v<T>)
     {
@@ -141,35 +160,21 @@ struct [[nodiscard]] recv_awaiter {
 template <class T>
 bool try_send_copy(chan_base* c, T&& v)
 {
-    if (!c)
-        return false;
-    c->lock.lock();
-    if (buffered_send_locked(*c, v)) {
-        c->lock.unlock();
-        return true;
-    }
-    switch (chan_try_send_locked(*c, std::addressof(v))) {
-    case try_status::done: return true;
-    case try_status::would_block: return false;
-    case try_status::closed: break;
-    }
-    throw panic("goro::chan: send on closed channel");
+    const try_status st = chan_try(
+        c, [&](chan_base& ch) noexcept { return buffered_send_locked(ch, v); },
+        [&](chan_base& ch) { return chan_try_send_locked(ch, std::addressof(v)); });
+    if (st == try_status::closed)
+        throw panic("goro::chan: send on closed channel");
+    return st == try_status::done;
 }
 
 template <class T>
 std::optional<T> try_recv_value(chan_base* c, bool* closed)
 {
     alignas(T) unsigned char storage[sizeof(T)];
-    try_status st = try_status::would_block;
-    if (c) {
-        c->lock.lock();
-        if (buffered_recv_locked<T>(*c, storage)) {
-            c->lock.unlock();
-            st = try_status::done;
-        } else {
-            st = chan_try_recv_locked(*c, storage);
-        }
-    }
+    const try_status st = chan_try(
+        c, [&](chan_base& ch) noexcept { return buffered_recv_locked<T>(ch, storage); },
+        [&](chan_base& ch) { return chan_try_recv_locked(ch, storage); });
     if (closed)
         *closed = st == try_status::closed;
     if (st != try_status::done)

@@ -5,6 +5,7 @@
 // channel, the cooperative budget, and a multi-P MPMC stress whose checksum
 // proves nothing is lost or duplicated.
 #include "support/flag.hpp"
+#include "support/send_counting.hpp"
 
 #include <goro/goro.hpp>
 
@@ -286,13 +287,6 @@ TEST_CASE("chan: a loop over an always-ready channel yields to others (1 P)", "[
 
 namespace {
 
-goro::task<void> producer(goro::chan<long> ch, long from, long n, goro::wait_group* wg)
-{
-    for (long i = 0; i < n; ++i)
-        co_await ch.send(from + i);
-    wg->done();
-}
-
 goro::task<void> consumer(goro::chan<long> ch, std::atomic<long>* sum, std::atomic<long>* count,
                           goro::wait_group* wg)
 {
@@ -322,7 +316,7 @@ goro::task<long> mpmc(std::size_t cap, int producers, int consumers, long per_pr
     for (int c = 0; c < consumers; ++c)
         goro::go(consumer(ch, &sum, &count, &cw));
     for (int p = 0; p < producers; ++p)
-        goro::go(producer(ch, long(p) * per_producer, per_producer, &pw));
+        goro::go(goro_test::send_counting(ch, long(p) * per_producer, per_producer, &pw));
     goro::go(closer(ch, &pw));
     co_await cw.wait();
     long n = long(producers) * per_producer;

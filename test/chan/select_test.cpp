@@ -4,6 +4,7 @@
 // select woken exactly once, the cooperative budget, and a multi-P stress
 // whose checksum proves no value is lost or duplicated.
 #include "support/flag.hpp"
+#include "support/send_counting.hpp"
 
 #include <goro/goro.hpp>
 
@@ -163,13 +164,6 @@ TEST_CASE("select: a loop over always-ready cases yields to others (1 P)", "[sel
 
 namespace {
 
-goro::task<void> feed(goro::chan<long> ch, long from, long n, goro::wait_group* wg)
-{
-    for (long i = 0; i < n; ++i)
-        co_await ch.send(from + i);
-    wg->done();
-}
-
 goro::task<void> close_after(goro::wait_group* wg, std::vector<goro::chan<long>> chans)
 {
     co_await wg->wait();
@@ -217,7 +211,7 @@ goro::task<long> select_stress(std::size_t cap, long per_channel)
     for (int i = 0; i < 2; ++i)
         goro::go(select_sink(chans, &sum, &count, &sinks));
     for (int i = 0; i < 4; ++i)
-        goro::go(feed(chans[i], i * per_channel, per_channel, &producers));
+        goro::go(goro_test::send_counting(chans[i], i * per_channel, per_channel, &producers));
     goro::go(close_after(&producers, std::vector<goro::chan<long>>(chans.begin(), chans.end())));
     co_await sinks.wait();
     long n = 4 * per_channel;
