@@ -37,6 +37,10 @@ struct p_state {
     std::int32_t budget = 0;          // cooperative budget left in this slice
     bool spinning = false;            // counted in scheduler::nmspinning_
     std::int64_t spin_until = 0;      // end of the current spin window (0: none)
+    bool dry = false;                 // found no local or global work; not yet running again
+    std::uint32_t short_busy = 0;     // consecutive busy periods shorter than useful_busy_ns (capped)
+    std::int64_t busy_since = 0;      // when this P last started running after being dry
+    std::int64_t steal_not_before = 0; // steal back-off: no stealing before this time
 
     // --- Shared ---
     runq<goroutine> runq_;                   // see runq.hpp for its protocol
@@ -57,6 +61,8 @@ public:
     static constexpr std::uint32_t global_check_interval = 61;
     static constexpr std::uint32_t max_runnext_streak = 3;
     static constexpr std::int64_t spin_before_park_ns = 20'000;
+    static constexpr std::int64_t useful_busy_ns = 100'000;
+    static constexpr std::uint32_t max_steal_backoff_shift = 5; // back-off up to 1us << 5 = 32us
 
     explicit scheduler(unsigned procs);
     ~scheduler();
@@ -88,6 +94,7 @@ private:
     void worker_main(p_state& p);
     goroutine* find_runnable(p_state& p);
     goroutine* steal_work(p_state& p);
+    static void note_ran_dry(p_state& p, std::int64_t now) noexcept;
     goroutine* global_get_locked(p_state& p, std::uint32_t max);
     void global_put(goroutine& g);
     void global_put_many(goroutine* const* gs, std::uint32_t n) noexcept;

@@ -1,10 +1,12 @@
 // Fairness without preemption: a goroutine that yields in a loop lets others
 // run, a pair that readies each other through runnext cannot starve a third
 // (the runnext cap), a tight loop of synchronously completing awaits yields
-// when its budget runs out, and work spreads to every P. Loop bounds make a
-// broken scheduler fail the checks instead of hanging.
+// when its budget runs out, work spreads to every P, and the steal back-off
+// never strands a goroutine. Loop bounds make a broken scheduler fail the
+// checks instead of hanging.
 #include "support/baton.hpp"
 #include "support/flag.hpp"
+#include "support/send_counting.hpp"
 
 #include <goro/goro.hpp>
 
@@ -137,4 +139,45 @@ TEST_CASE("fairness: work spreads to every P", "[fairness]")
         co_return distinct.load();
     };
     CHECK(rt.run(fn()) == procs);
+}
+
+TEST_CASE("fairness: a goroutine queued behind a P that never yields is stolen, even after futile steals",
+          "[fairness]")
+{
+    constexpr int rounds = 20;
+    goro::runtime rt(goro::runtime_config{2});
+    auto fn = []() -> goro::task<int> {
+        std::atomic<bool> ran[rounds] = {};
+        int stolen = 0;
+        for (int round = 0; round < rounds; ++round) {
+            // Four senders and one receiver on an unbuffered channel: the
+            // other P steals senders that only run until their next send,
+            // which grows its steal back-off.
+            constexpr long per_sender = 2000;
+            goro::chan<long> ch(0);
+            goro::wait_group senders;
+            senders.add(4);
+            for (long s = 0; s < 4; ++s)
+                goro::go(goro_test::send_counting(ch, s * per_sender, per_sender, &senders));
+            long sum = 0;
+            for (long i = 0; i < 4 * per_sender; ++i)
+                sum += *co_await ch.recv();
+            co_await senders.wait();
+            REQUIRE(sum == 4 * per_sender * (4 * per_sender - 1) / 2);
+
+            // Queued on this P, which then spins without yielding: only the
+            // other P can run it, back-off or not.
+            goro::go(goro_test::set_flag(&ran[round]));
+            auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+            while (!ran[round].load() && std::chrono::steady_clock::now() < give_up) {
+            }
+            stolen += ran[round].load();
+        }
+        // A flag goroutine that was not stolen must still run before `ran` dies.
+        for (auto& r : ran)
+            while (!r.load())
+                co_await goro::yield();
+        co_return stolen;
+    };
+    CHECK(rt.run(fn()) == rounds);
 }
