@@ -31,8 +31,9 @@
 //     victim is running (its G is probably about to run it). A spinner that
 //     finds nothing keeps trying for up to 20us before it parks: a producer
 //     on another P then hands it work without a futex wake (measured: ~1800
-//     park/wake cycles per million spawns without this window). A spinner in
-//     its steal back-off (below) does not park either: it knows of work.
+//     park/wake cycles per million spawns without this window). A spinner
+//     does not park before its steal back-off (below) ends either, so the
+//     back-off is never cut short by a park and a wake.
 //  6. Parking: see below.
 //
 // # Steal back-off (beyond Go)
@@ -49,9 +50,10 @@
 // it. The back-off is bounded, and the P keeps spinning through it (so it is
 // still counted in nmspinning_ and nobody needs to wake it): a goroutine
 // queued behind a P that does not yield waits at most ~32us longer to be
-// stolen, never forever. Measured: the select benchmark at 2 Ps went to
-// 110-150ns per message in both placements; tools/bench's other programs
-// did not move (docs/performance.md).
+// stolen, never forever. Measured: the select benchmark at 2 Ps went from
+// 170-470ns to 110-150ns per message (alternating runs), 150-210ns in the
+// VM's slowest phase; tools/bench's other programs did not move
+// (docs/performance.md).
 // A G picked from any source gets a fresh cooperative budget of 128: every
 // awaitable that completes without suspending spends one, and at zero the G
 // yields through the global queue, like yield() (detail::spend_budget).
@@ -305,8 +307,9 @@ goroutine* scheduler::find_runnable(p_state& p)
                 return g;
         }
 
+        const std::int64_t now = monotonic_ns();
         if (!p.dry)
-            note_ran_dry(p, monotonic_ns());
+            note_ran_dry(p, now);
 
         // 5. Steal, if we may spin.
         if (ps_.size() > 1 &&
@@ -316,7 +319,6 @@ goroutine* scheduler::find_runnable(p_state& p)
                 p.spinning = true;
                 nmspinning_.fetch_add(1, std::memory_order_seq_cst);
             }
-            std::int64_t now = monotonic_ns();
             if (now >= p.steal_not_before)
                 if (goroutine* g = steal_work(p))
                     return g;
