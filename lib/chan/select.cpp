@@ -31,7 +31,7 @@
 // and nothing is touched after that.
 
 #include "chan/chan_ops.hpp"
-#include "sched/scheduler.hpp"
+#include "sched/park.hpp"
 
 #include <goro/detail/sched.hpp>
 #include <goro/panic.hpp>

@@ -11,16 +11,53 @@
 // the side that frees the frame has seen everything the other side wrote
 // (the result, the error) and the other side never touches it again.
 
-#include "rt/fatal.hpp"
+#include "sched/park.hpp"
 #include "sched/procs.hpp"
 #include "sched/scheduler.hpp"
 
 #include <goro/go.hpp>
 #include <goro/runtime.hpp>
 
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+
 namespace goro {
 
 namespace detail {
+
+namespace {
+
+// An exception escaped a goroutine nobody will join: print it and where the
+// goroutine was spawned, then exit with status 2, as an unrecovered Go panic
+// does.
+[[noreturn]] void die_unrecovered(const promise_base& g) noexcept
+{
+    const char* what = "unknown exception (not derived from std::exception)";
+    try {
+        std::rethrow_exception(g.error);
+    } catch (const std::exception& e) {
+        what = e.what();
+    } catch (...) {
+    }
+    try {
+        if (g.site_file)
+            fmt::print(stderr, "panic: {}\n\ngoroutine [running]:\n\tspawned at {}:{}\n", what, g.site_file,
+                       g.site_line);
+        else
+            fmt::print(stderr, "panic: {}\n\ngoroutine [running]:\n\tspawned by goro::go(fn, args...)\n", what);
+    } catch (...) { // out of memory while formatting: the message alone
+        std::fputs("panic: ", stderr);
+        std::fputs(what, stderr);
+        std::fputc('\n', stderr);
+    }
+    std::fflush(stderr);
+    std::_Exit(2);
+}
+
+} // namespace
 
 std::coroutine_handle<> goroutine_exit(promise_base& g, std::coroutine_handle<> frame) noexcept
 {
@@ -46,17 +83,24 @@ std::coroutine_handle<> goroutine_exit(promise_base& g, std::coroutine_handle<> 
 bool join_park(promise_base& target, std::coroutine_handle<> leaf)
 {
     goroutine& g = require_g("co_await on a goro::join_handle");
-    g.leaf = leaf;
-    g.reason = wait_reason::join;
-    std::uintptr_t expected = join_running;
-    if (target.join.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(&g),
-                                            std::memory_order_acq_rel, std::memory_order_acquire))
-        return true; // parked; goroutine_exit readies us
+    const bool parked = park(g, leaf, wait_reason::join, [&] {
+        std::uintptr_t expected = join_running;
+        return target.join.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(&g),
+                                                   std::memory_order_acq_rel, std::memory_order_acquire);
+    });
+    if (parked)
+        return true; // goroutine_exit readies us
     // Already done: finish now, unless this is the budget-exhausted path.
     if (spend_budget())
         return false;
     yield_now(leaf);
     return true;
+}
+
+void request_stop() noexcept
+{
+    if (scheduler* s = scheduler::active())
+        s->request_stop();
 }
 
 void join_detach(promise_base& target, std::coroutine_handle<> frame) noexcept

@@ -1,5 +1,7 @@
 #include "sched/parker.hpp"
 
+#include "base/clock.hpp"
+
 #include <cerrno>
 #include <ctime>
 #include <linux/futex.h>
@@ -18,13 +20,6 @@ void futex_wake_one(std::atomic<std::uint32_t>& word) noexcept
     syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
 } // namespace
-
-std::int64_t monotonic_ns() noexcept
-{
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 void parker::park(std::int64_t deadline_ns) noexcept
 {

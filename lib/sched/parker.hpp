@@ -29,7 +29,4 @@ private:
     std::atomic<std::uint32_t> state_{empty};
 };
 
-/// CLOCK_MONOTONIC in nanoseconds.
-std::int64_t monotonic_ns() noexcept;
-
 } // namespace goro::detail

@@ -114,13 +114,14 @@
 
 #include "sched/scheduler.hpp"
 
-#include "rt/barrier.hpp"
-#include "rt/cpu_relax.hpp"
-#include "rt/fatal.hpp"
+#include "base/barrier.hpp"
+#include "base/clock.hpp"
+#include "base/cpu_relax.hpp"
+#include "base/fatal.hpp"
+#include "sched/park.hpp"
 
 #include <goro/detail/sched.hpp>
 #include <goro/panic.hpp>
-#include <goro/runtime.hpp>
 
 #include <algorithm>
 #include <new>
@@ -588,7 +589,7 @@ goroutine& require_g(const char* what)
 {
     goroutine* g = current_g();
     if (!g)
-        throw panic(std::string(what) + " outside a goroutine");
+        throw panic(fmt::format("{} outside a goroutine", what));
     return *g;
 }
 
@@ -616,9 +617,10 @@ void yield_now(std::coroutine_handle<> leaf) noexcept
     goroutine* g = p ? p->current.load(std::memory_order_relaxed) : nullptr;
     if (!g)
         fatal("goro::yield: awaited outside a goroutine");
-    g->leaf = leaf;
-    g->reason = wait_reason::yield;
-    p->sched->yield(*g);
+    park(*g, leaf, wait_reason::yield, [&] {
+        p->sched->yield(*g);
+        return true;
+    });
 }
 
 std::uint32_t fastrand() noexcept
@@ -657,12 +659,6 @@ bool spend_budget() noexcept
         return true;
     }
     return false;
-}
-
-void request_stop() noexcept
-{
-    if (scheduler* s = scheduler::active())
-        s->request_stop();
 }
 
 } // namespace goro::detail

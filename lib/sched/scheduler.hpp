@@ -131,11 +131,6 @@ private:
 /// The P of the calling worker thread, or nullptr. Never inlined: clang may
 /// cache a thread_local's address across a coroutine suspension.
 p_state* current_p() noexcept;
-/// Whether a goroutine waiting for a sync primitive should spin a little
-/// before parking (Go's sync_runtime_canSpin); false outside a worker.
-bool can_spin_on_lock() noexcept;
-/// A fast per-P (per-thread outside the runtime) pseudo-random number.
-std::uint32_t fastrand() noexcept;
 frame_cache* current_frame_cache() noexcept;
 
 } // namespace goro::detail

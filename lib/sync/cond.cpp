@@ -35,10 +35,10 @@
 // in the mutex's unlock). The mutex has no owner, so a lock held by another
 // goroutine cannot be told apart, as in Go.
 
+#include "sched/park.hpp"
 #include "sync/mutex_impl.hpp"
 
 #include <goro/cond.hpp>
-#include <goro/detail/sched.hpp>
 #include <goro/panic.hpp>
 
 #include <mutex>
@@ -75,15 +75,15 @@ bool cond::wait_slow(cond_waiter& w, std::coroutine_handle<> leaf)
     mu_->unlock();
     std::coroutine_handle<> hook = mutex_access::prepare(*mu_, w.m, leaf, &mutex_access::resume_locking);
     {
-        std::lock_guard lock(lock_);
-        if (!ticket_less(ticket, notify_.load(std::memory_order_relaxed))) {
-            w.ticket = ticket;
-            w.g = &g;
-            waiters_.push_back(w);
-            g.leaf = hook;
-            g.reason = detail::wait_reason::sync_cond;
-            return true; // the unlock publishes w; we never touch it again
-        }
+        std::unique_lock lock(lock_);
+        if (!ticket_less(ticket, notify_.load(std::memory_order_relaxed)))
+            return detail::park(g, hook, detail::wait_reason::sync_cond, [&] {
+                w.ticket = ticket;
+                w.g = &g;
+                waiters_.push_back(w);
+                lock.unlock();
+                return true;
+            });
     }
     // Signalled between the unlock and here: relock without parking on the list.
     if (!detail::spend_budget()) {

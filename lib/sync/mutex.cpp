@@ -84,13 +84,12 @@
 
 #include "sync/mutex_impl.hpp"
 
-#include "rt/cpu_relax.hpp"
-#include "rt/fatal.hpp"
-#include "sched/parker.hpp"
-#include "sched/scheduler.hpp"
+#include "base/clock.hpp"
+#include "base/cpu_relax.hpp"
+#include "base/fatal.hpp"
+#include "sched/park.hpp"
 #include "sync/resume_hook.hpp"
 
-#include <goro/detail/sched.hpp>
 #include <goro/mutex.hpp>
 #include <goro/panic.hpp>
 

@@ -26,7 +26,8 @@
 // running goroutine; a wait from that same goroutine (fn's task awaiting the
 // once again) throws goro::panic instead of parking forever.
 
-#include <goro/detail/sched.hpp>
+#include "sched/park.hpp"
+
 #include <goro/once.hpp>
 #include <goro/panic.hpp>
 
@@ -61,14 +62,15 @@ bool once::wait_slow(detail::once_waiter& w, std::coroutine_handle<> leaf)
     detail::goroutine& g = detail::require_g("goro::once::call");
     if (runner_g_.load(std::memory_order_relaxed) == &g)
         throw panic("goro::once::call: called from inside its own function (it would wait for itself forever)");
-    std::lock_guard lock(lock_);
+    std::unique_lock lock(lock_);
     if (state_.load(std::memory_order_relaxed) == done_state)
         return false;
-    w.g = &g;
-    waiters_.push_back(w);
-    g.leaf = leaf;
-    g.reason = detail::wait_reason::sync_once;
-    return true; // the unlock publishes w; we never touch it again
+    return detail::park(g, leaf, detail::wait_reason::sync_once, [&] {
+        w.g = &g;
+        waiters_.push_back(w);
+        lock.unlock();
+        return true;
+    });
 }
 
 } // namespace goro

@@ -60,7 +60,7 @@
 
 #include "sync/resume_hook.hpp"
 
-#include <goro/detail/sched.hpp>
+#include "sched/park.hpp"
 #include <goro/panic.hpp>
 #include <goro/rw_mutex.hpp>
 

@@ -8,10 +8,10 @@
 // unlinked it; the releaser reads w->g before readying it, because the moment
 // the G is runnable its frame (and the waiter in it) may be freed.
 
-#include "rt/fatal.hpp"
+#include "base/fatal.hpp"
+#include "sched/park.hpp"
 #include "sync/resume_hook.hpp"
 
-#include <goro/detail/sched.hpp>
 #include <goro/detail/sema.hpp>
 
 #include <mutex>
@@ -26,19 +26,20 @@ void resume_hook_destroyed(void*) noexcept
 bool sema::acquire_or_park(sema_waiter& w, std::coroutine_handle<> leaf, wait_reason why, bool front)
 {
     goroutine& g = require_g("goro: waiting on a sync primitive");
-    std::lock_guard lock(lock_);
+    std::unique_lock lock(lock_);
     if (count_ > 0) {
         --count_;
         return false;
     }
-    g.leaf = leaf;
-    g.reason = why;
-    w.g = &g;
-    if (front)
-        waiters_.push_front(w);
-    else
-        waiters_.push_back(w);
-    return true; // the unlock below publishes w; we never touch it again
+    return park(g, leaf, why, [&] {
+        w.g = &g;
+        if (front)
+            waiters_.push_front(w);
+        else
+            waiters_.push_back(w);
+        lock.unlock();
+        return true;
+    });
 }
 
 void sema::release(std::uint32_t n) noexcept

@@ -33,9 +33,9 @@
 // take_fast's CAS is acquire, the release CAS is release; the locked path is
 // ordered by lock_ and, for parked waiters, by ready().
 
+#include "sched/park.hpp"
 #include "sync/resume_hook.hpp"
 
-#include <goro/detail/sched.hpp>
 #include <goro/panic.hpp>
 #include <goro/semaphore.hpp>
 
@@ -64,7 +64,7 @@ struct semaphore_access {
         if (s.take_fast(w.n))
             return false;
         detail::goroutine& g = *detail::current_g();
-        std::lock_guard lock(s.lock_);
+        std::unique_lock lock(s.lock_);
         std::uint64_t st = s.state_.load(std::memory_order_relaxed);
         for (;;) {
             if (st & semaphore::waiters_bit)
@@ -79,11 +79,12 @@ struct semaphore_access {
                                                std::memory_order_relaxed))
                 break;
         }
-        w.g = &g;
-        s.waiters_.push_back(w);
-        g.leaf = w.user;
-        g.reason = detail::wait_reason::sync_semaphore;
-        return true; // the unlock publishes w; we never touch it again
+        return detail::park(g, w.user, detail::wait_reason::sync_semaphore, [&] {
+            w.g = &g;
+            s.waiters_.push_back(w);
+            lock.unlock();
+            return true;
+        });
     }
 
     /// The resume hook after a yield for the budget.

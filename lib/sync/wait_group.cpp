@@ -6,7 +6,7 @@
 // by CAS only while the counter is positive, so a waiter either sees zero
 // (and does not park) or is counted before the final add can reset the word.
 
-#include <goro/detail/sched.hpp>
+#include "sched/park.hpp"
 #include <goro/panic.hpp>
 #include <goro/wait_group.hpp>
 

@@ -58,8 +58,6 @@ enum class wait_reason : std::uint8_t {
     select,         // goro::select with no ready case
 };
 
-GORO_API const char* wait_reason_name(wait_reason r) noexcept;
-
 enum class g_kind : std::uint8_t {
     call,     // an ordinary task: returns to `continuation`
     detached, // goro::go: frees itself at the end; an escaping exception is fatal

@@ -14,8 +14,8 @@
 // with ~60,000 futex calls per 20M messages; this one at ~30 ns with ~500.
 #include <goro/detail/futex_lock.hpp>
 
-#include "rt/barrier.hpp"
-#include "rt/cpu_relax.hpp"
+#include "base/barrier.hpp"
+#include "base/cpu_relax.hpp"
 
 #include <linux/futex.h>
 #include <sched.h>

@@ -1,6 +1,6 @@
-#include "rt/barrier.hpp"
+#include "base/barrier.hpp"
 
-#include "rt/fatal.hpp"
+#include "base/fatal.hpp"
 
 #include <linux/membarrier.h>
 #include <sys/syscall.h>

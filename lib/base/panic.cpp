@@ -1,0 +1,8 @@
+#include <goro/panic.hpp>
+
+namespace goro {
+
+panic::panic(const std::string& what) : std::logic_error(what) {}
+panic::panic(const char* what) : std::logic_error(what) {}
+
+} // namespace goro

@@ -1,0 +1,71 @@
+// The scheduler as the layers above it see it: Go's gopark / goready pair,
+// and the few scheduler facts a primitive needs. Channels, select and the
+// sync primitives include this header and no other part of lib/sched.
+//
+// # Parking (park)
+// A goroutine blocks by suspending: the awaiter's await_suspend runs with
+// the coroutine already suspended, decides that it must wait, and calls
+// park(). park records where the goroutine resumes (`leaf`) and why it waits
+// (the wait reason a goroutine dump prints), then calls `publish`, which
+// makes the goroutine reachable to its waker: it links the waiter record
+// into the object's queue and releases the lock guarding that queue (Go's
+// unlockf), or installs it with one CAS. The order is the protocol:
+//   1. leaf and reason are written while nobody else can see the goroutine;
+//   2. publish hands the goroutine over; from its last store on, the waker
+//      may ready it, and it may run, finish and be freed on another worker;
+//   3. so after publish returns true, neither park nor its caller touches
+//      the goroutine, its frame or the awaiter again: await_suspend returns
+//      true at once.
+// If publish finds that the wait is over (a CAS lost to a finisher), it
+// returns false without publishing; the goroutine is still the caller's and
+// resumes at once.
+//
+// park is the only place that publishes a parked goroutine. Every wait of
+// the runtime — channel, select, semaphore, once, cond, join, yield — goes
+// through it, so what a later layer needs to know about parked goroutines
+// (the dump's wait reasons, shutdown's list of what to unlink) is added here
+// once.
+//
+// # Waking (ready)
+// detail::ready(g) (goro/detail/sched.hpp) makes a parked goroutine
+// runnable. The waker first unlinks the waiter under the object's lock and
+// writes the outcome into it; it reads what it needs from the waiter before
+// ready(), because the moment the goroutine is runnable its frame may be
+// resumed elsewhere. ready's run-queue publish (release) pairs with the
+// worker's pop (acquire), so the woken goroutine sees the outcome.
+#pragma once
+
+#include <goro/detail/goroutine.hpp>
+#include <goro/detail/sched.hpp>
+
+#include <coroutine>
+#include <cstdint>
+#include <utility>
+
+namespace goro::detail {
+
+/// Go's gopark: parks the running goroutine `g` (the caller got it from
+/// require_g before changing any state) so that it resumes at `leaf`,
+/// waiting for `why`. Returns what await_suspend must return: true if the
+/// goroutine was published (parked), false if `publish` declined.
+template <class Publish>
+bool park(goroutine& g, std::coroutine_handle<> leaf, wait_reason why, Publish&& publish)
+{
+    g.leaf = leaf;
+    g.reason = why;
+    if (std::forward<Publish>(publish)())
+        return true; // g belongs to its waker now
+    g.reason = wait_reason::none;
+    return false;
+}
+
+/// Whether a goroutine waiting for a sync primitive should spin a little
+/// before parking (Go's sync_runtime_canSpin): another P runs goroutines, one
+/// of which may be about to release it. False outside a worker.
+bool can_spin_on_lock() noexcept;
+
+/// A fast pseudo-random number from the current P's generator (a per-thread
+/// one outside the runtime).
+std::uint32_t fastrand() noexcept;
+
+} // namespace goro::detail
