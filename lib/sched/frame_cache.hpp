@@ -1,5 +1,5 @@
 // Per-P caches of coroutine frames, so spawning and finishing a goroutine
-// touch no shared state in the common case (DESIGN 2.1).
+// touch no shared state in the common case.
 //
 // Frames are rounded up to a size class and come from malloc. Each P keeps a
 // free list per class; a frame freed on another P than the one that allocated

@@ -1,5 +1,7 @@
 #include "sched/procs.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -177,7 +179,7 @@ unsigned parse_maxprocs(const char* value)
     bool digits = !s.empty() && s.size() <= 4 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
     unsigned n = digits ? unsigned(std::stoul(s)) : 0;
     if (n == 0 || n > 4096)
-        throw std::invalid_argument("GORO_MAXPROCS=\"" + s + "\": want a whole number of Ps from 1 to 4096");
+        throw std::invalid_argument(fmt::format("GORO_MAXPROCS=\"{}\": want a whole number of Ps from 1 to 4096", s));
     return n;
 }
 

@@ -8,7 +8,7 @@
 // M  a worker thread. Unlike Go, each M owns one P for the whole run: a
 //    stackless G can only leave its thread at a suspension point, so Go's
 //    handoff of a P between Ms buys nothing here yet (blocking calls will get
-//    their own pool instead; see DESIGN 2.6).
+//    their own pool instead; see docs/design.md).
 //
 // # Running a G
 // A worker pops a G and calls `g->leaf.resume()`. The G runs until it

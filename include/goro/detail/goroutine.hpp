@@ -12,7 +12,9 @@
 //   running   the worker that resumed `leaf` owns it until the coroutine
 //             suspends. After resume() returns the worker never touches it.
 //   waiting   owned by the wait queue of the object it parked on (sema,
-//             join state, ...); the waker makes it runnable with detail::ready.
+//             channel, join state, ...). It got there through detail::park
+//             (lib/sched/park.hpp), the only way to park, which also records
+//             `reason`; the waker makes it runnable with detail::ready.
 //   dead      a detached root frees itself in its final awaiter; a joinable
 //             root is freed by whichever of the goroutine and its join_handle
 //             finishes last (see `join` below).
@@ -91,6 +93,8 @@ struct promise_base {
     const char* site_file = nullptr;
     std::uint32_t site_line = 0;
     g_kind kind = g_kind::call;
+    /// Why the goroutine waits: written by detail::park, reset when a worker
+    /// resumes it; for goroutine dumps.
     wait_reason reason = wait_reason::none;
 
     static void* operator new(std::size_t size) { return frame_alloc(size); }
