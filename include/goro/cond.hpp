@@ -21,9 +21,12 @@ namespace detail {
 /// describes the protocol.
 struct cond_waiter {
     mutex_waiter m;
-    cond_waiter* next = nullptr; // notify list link, guarded by the cond's lock
+    parked_on parked{};
+    cond_waiter* prev = nullptr; // notify list fields: guarded by the cond's lock
+    cond_waiter* next = nullptr;
     goroutine* g = nullptr;
     std::uint32_t ticket = 0;
+    bool queued = false;
 };
 
 } // namespace detail
@@ -85,6 +88,7 @@ public:
 
 private:
     bool wait_slow(detail::cond_waiter& w, std::coroutine_handle<> leaf);
+    static bool withdraw(detail::parked_on& p) noexcept;
 
     mutex* mu_;
     std::atomic<std::uint32_t> wait_{0};   // next ticket to hand out

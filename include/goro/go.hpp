@@ -21,7 +21,7 @@ inline constexpr bool is_task_v = false;
 template <class T>
 inline constexpr bool is_task_v<task<T>> = true;
 
-GORO_API bool join_park(promise_base& target, std::coroutine_handle<> leaf);
+GORO_API bool join_park(promise_base& target, std::coroutine_handle<> leaf, parked_on& parked);
 GORO_API void join_detach(promise_base& target, std::coroutine_handle<> frame) noexcept;
 
 template <class T>
@@ -151,9 +151,13 @@ public:
 
     struct [[nodiscard]] awaiter {
         join_handle& self;
+        detail::parked_on parked{};
 
         bool await_ready() const noexcept { return self.done() && detail::spend_budget(); }
-        bool await_suspend(std::coroutine_handle<> leaf) { return detail::join_park(self.h_.promise(), leaf); }
+        bool await_suspend(std::coroutine_handle<> leaf)
+        {
+            return detail::join_park(self.h_.promise(), leaf, parked);
+        }
         T await_resume()
         {
             auto h = std::exchange(self.h_, {});
@@ -169,7 +173,7 @@ public:
     {
         if (!h_)
             throw panic("goro::join_handle: co_await on an empty or already joined handle");
-        return awaiter{*this};
+        return awaiter{*this, {}};
     }
     awaiter operator co_await() && { return operator co_await(); }
 

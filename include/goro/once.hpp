@@ -24,8 +24,11 @@ namespace detail {
 
 /// A goroutine waiting for a once's first call to finish; lives in the awaiter.
 struct once_waiter {
-    once_waiter* next = nullptr; // guarded by the once's lock
+    parked_on parked{};
+    once_waiter* prev = nullptr; // list fields: guarded by the once's lock
+    once_waiter* next = nullptr;
     goroutine* g = nullptr;
+    bool queued = false;
 };
 
 /// Runs a task-returning function for the first caller of once::call; marks
@@ -140,6 +143,7 @@ private:
     bool claim() noexcept;
     void finish() noexcept;
     bool wait_slow(detail::once_waiter& w, std::coroutine_handle<> leaf);
+    static bool withdraw(detail::parked_on& p) noexcept;
 
     std::atomic<std::uint32_t> state_{idle};           // idle -> running -> done_state
     std::atomic<detail::goroutine*> runner_g_{nullptr}; // the goroutine running fn

@@ -25,8 +25,11 @@ struct semaphore_access; // lib/sync/semaphore.cpp
 /// sets every field it uses (`n` is set by acquire()).
 struct semaphore_waiter {
     resume_hook hook; // first member: acquires after a yield for the budget
+    parked_on parked;
+    semaphore_waiter* prev;
     semaphore_waiter* next;
     goroutine* g;
+    bool queued;
     std::coroutine_handle<> user;
     semaphore* sem;
     std::int64_t n;

@@ -54,6 +54,7 @@ public:
 
 private:
     bool park(detail::sema_waiter& node, std::coroutine_handle<> leaf);
+    static bool withdraw(detail::parked_on& p) noexcept;
 
     std::atomic<std::uint64_t> state_{0}; // counter << 32 | waiters
     detail::sema sema_;

@@ -7,6 +7,11 @@
 //                                                        the joiner, which frees it
 //   join_running --(handle dropped)--> join_detached --(goroutine ends)--> frees itself
 //   join_done    --(handle dropped)--> frees the frame
+//   join_running or <joiner G*> --(run ends, goroutine unfinished)--> join_abandoned
+//                --(handle dropped)--> frees the frame (awaiting it throws goro::panic)
+//   join_detached --(run ends, goroutine unfinished)--> the end of the run frees it
+// A parked joiner withdrawn at the end of a run puts <joiner G*> back to
+// join_running (withdraw_joiner), unless the goroutine finished first.
 // Every transition out of join_running is an exchange or CAS with acq_rel, so
 // the side that frees the frame has seen everything the other side wrote
 // (the result, the error) and the other side never touches it again.
@@ -61,8 +66,7 @@ namespace {
 
 std::coroutine_handle<> goroutine_exit(promise_base& g, std::coroutine_handle<> frame) noexcept
 {
-    if (scheduler* s = scheduler::active())
-        s->goroutine_finished();
+    goroutine_finished(g);
     if (g.kind == g_kind::detached) {
         if (g.error)
             die_unrecovered(g);
@@ -80,16 +84,41 @@ std::coroutine_handle<> goroutine_exit(promise_base& g, std::coroutine_handle<> 
     return std::noop_coroutine();
 }
 
-bool join_park(promise_base& target, std::coroutine_handle<> leaf)
+namespace {
+
+// A joiner parked on `p.object` (the target's promise) at the end of a run:
+// it owns itself again unless the target finished and is readying it.
+bool withdraw_joiner(parked_on& p) noexcept
+{
+    auto& target = *static_cast<promise_base*>(p.object);
+    std::uintptr_t w = target.join.load(std::memory_order_acquire);
+    for (;;) {
+        if (w == join_done)
+            return false; // goroutine_exit is readying the joiner
+        if (w == join_abandoned)
+            return true; // the target was destroyed unfinished: nothing will ready the joiner
+        // Still the parked joiner: back to running, so the handle in the
+        // joiner's frame detaches normally when that frame is destroyed.
+        if (target.join.compare_exchange_weak(w, join_running, std::memory_order_acq_rel, std::memory_order_acquire))
+            return true;
+    }
+}
+
+} // namespace
+
+bool join_park(promise_base& target, std::coroutine_handle<> leaf, parked_on& parked)
 {
     goroutine& g = require_g("co_await on a goro::join_handle");
-    const bool parked = park(g, leaf, wait_reason::join, [&] {
-        std::uintptr_t expected = join_running;
+    std::uintptr_t expected = join_running;
+    parked = {&withdraw_joiner, &target};
+    const bool parked_now = park(g, leaf, wait_reason::join, &parked, [&] {
         return target.join.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(&g),
                                                    std::memory_order_acq_rel, std::memory_order_acquire);
     });
-    if (parked)
+    if (parked_now)
         return true; // goroutine_exit readies us
+    if (expected == join_abandoned)
+        throw panic("goro::join_handle: the goroutine was destroyed unfinished when its runtime stopped");
     // Already done: finish now, unless this is the budget-exhausted path.
     if (spend_budget())
         return false;
@@ -97,11 +126,7 @@ bool join_park(promise_base& target, std::coroutine_handle<> leaf)
     return true;
 }
 
-void request_stop() noexcept
-{
-    if (scheduler* s = scheduler::active())
-        s->request_stop();
-}
+void request_stop() noexcept { request_stop_current(); }
 
 void join_detach(promise_base& target, std::coroutine_handle<> frame) noexcept
 {
@@ -110,6 +135,8 @@ void join_detach(promise_base& target, std::coroutine_handle<> frame) noexcept
         if (target.error)
             die_unrecovered(target);
         frame.destroy();
+    } else if (old == join_abandoned) {
+        frame.destroy(); // its run ended before it did; this handle was its last owner
     }
 }
 
@@ -132,15 +159,11 @@ void runtime::run_main(task<void> main)
 
 unsigned gomaxprocs()
 {
-    if (detail::scheduler* s = detail::scheduler::active())
-        return s->procs();
+    if (unsigned n = detail::running_procs())
+        return n;
     return detail::default_procs();
 }
 
-long num_goroutine() noexcept
-{
-    detail::scheduler* s = detail::scheduler::active();
-    return s ? s->num_goroutine() : 0;
-}
+long num_goroutine() noexcept { return detail::running_num_goroutine(); }
 
 } // namespace goro

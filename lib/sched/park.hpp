@@ -22,9 +22,20 @@
 //
 // park is the only place that publishes a parked goroutine. Every wait of
 // the runtime — channel, select, semaphore, once, cond, join, yield — goes
-// through it, so what a later layer needs to know about parked goroutines
-// (the dump's wait reasons, shutdown's list of what to unlink) is added here
-// once.
+// through it, so what the runtime needs to know about parked goroutines is
+// recorded here once: the wait reason (for goroutine dumps) and the waiter
+// record (`wait`, a detail::parked_on), through which the end of a run takes
+// every parked goroutine out of what it waits on before destroying it
+// (scheduler.cpp, "Stopping"). A yield passes no record: the goroutine is
+// runnable, in a run queue.
+//
+// # Withdrawing (parked_on::withdraw)
+// Each waiter type has a withdraw function: under the object's lock, it
+// unlinks the waiter if it is still queued and undoes what waiting changed in
+// the object (a waiter count, a ticket), so the object stays consistent for
+// goroutines of later runs; it returns false if a waker got there first (that
+// waker is about to ready the goroutine). A waiter type that can be dequeued
+// keeps a `queued` flag, cleared under the lock by whoever unlinks it.
 //
 // # Waking (ready)
 // detail::ready(g) (goro/detail/sched.hpp) makes a parked goroutine
@@ -39,6 +50,7 @@
 #include <goro/detail/sched.hpp>
 
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 
@@ -46,17 +58,29 @@ namespace goro::detail {
 
 /// Go's gopark: parks the running goroutine `g` (the caller got it from
 /// require_g before changing any state) so that it resumes at `leaf`,
-/// waiting for `why`. Returns what await_suspend must return: true if the
-/// goroutine was published (parked), false if `publish` declined.
+/// waiting for `why`, with `wait` as its waiter record (filled in, living in
+/// the awaiter; nullptr only for a yield). Returns what await_suspend must
+/// return: true if the goroutine was published (parked), false if `publish`
+/// declined.
 template <class Publish>
-bool park(goroutine& g, std::coroutine_handle<> leaf, wait_reason why, Publish&& publish)
+bool park(goroutine& g, std::coroutine_handle<> leaf, wait_reason why, parked_on* wait, Publish&& publish)
 {
     g.leaf = leaf;
     g.reason = why;
+    g.wait = wait;
     if (std::forward<Publish>(publish)())
         return true; // g belongs to its waker now
     g.reason = wait_reason::none;
+    g.wait = nullptr;
     return false;
+}
+
+/// The waiter of type W that holds `p` as its member `parked` (W is
+/// standard-layout). For withdraw functions.
+template <class W>
+W& waiter_of(parked_on& p) noexcept
+{
+    return *reinterpret_cast<W*>(reinterpret_cast<char*>(&p) - offsetof(W, parked));
 }
 
 /// Whether a goroutine waiting for a sync primitive should spin a little

@@ -101,12 +101,42 @@
 // waker (or the runtime stops); anything else is spurious and it parks again.
 // Invariant: p.idle == true  <=>  p is in idle_  (both written under mu_).
 //
-// # Stopping
+// # Stopping: no goroutine outlives its run
 // request_stop() sets stopping_ and unparks every P. Workers leave at the top
 // of find_runnable; the G that called it finishes its current resume first.
-// After the threads are joined, runnable detached Gs are destroyed (their
-// frames are owned by the queues); parked Gs are abandoned, as Go abandons
-// them when main returns.
+// After the threads are joined, drain() destroys every goroutine of the run,
+// which the registry (registry.hpp) lists:
+//   1. draining_ is set: threads without a P may no longer start goroutines
+//      (go() throws goro::panic), but may still ready them, since a waker on
+//      another thread may be between taking a waiter and readying it.
+//   2. A pass destroys every G in a run queue, then asks every registered G
+//      that is parked to withdraw (parked_on::withdraw: out of its queue,
+//      under the object's lock, the object's counts undone) and destroys it.
+//      A G that is not parked, or whose waker got there first, is on its way
+//      into a run queue: the next pass finds it there. Destroying a frame
+//      runs destructors, which may start or ready goroutines (they land on
+//      the global queue, through tls_drainer) or finish others' waits.
+//   3. Passes repeat until no G is registered. Then active_scheduler is
+//      cleared, the thread waits for every external entry (below) to leave,
+//      and one more pass catches a G started by a thread that entered
+//      before draining_ was set.
+// Destroying a G: a detached G's frame is destroyed (its locals' and
+// arguments' destructors run). A joinable G's frame is shared with its
+// join_handle: join_abandoned is exchanged in, and whichever of the drain and
+// the handle comes second destroys it (runtime.cpp, "Join handshake"). So
+// nothing of a run is ever resumed by a later run, and nothing leaks.
+//
+// # Threads that own no P
+// start_goroutine, ready and the num_goroutine/gomaxprocs queries may be
+// called from any thread. A worker uses its own scheduler, which outlives
+// it. Any other thread opens an external_entry: it increments
+// external_entries, then loads active_scheduler (both seq_cst); drain()
+// clears active_scheduler, then waits for external_entries to reach zero
+// before the scheduler may be destroyed. In the single total order of the
+// seq_cst operations, either the entry's load comes after the clear (it sees
+// no runtime: go() throws "no goro runtime is running"), or its increment
+// comes before the clear and drain() waits for it. The thread running drain()
+// needs no entry: it uses tls_drainer.
 //
 // Rejected: one global queue (contended on every go), a Chase-Lev deque per P
 // (see runq.hpp), futex-per-G parking (a G is a frame, not a thread), waking
@@ -126,6 +156,7 @@
 #include <algorithm>
 #include <new>
 #include <numeric>
+#include <sched.h>
 #include <utility>
 
 namespace goro::detail {
@@ -135,7 +166,29 @@ namespace {
 // initial-exec: libgoro is linked, not dlopen'ed, so its TLS sits in the
 // static block and needs no __tls_get_addr call.
 __attribute__((tls_model("initial-exec"))) thread_local p_state* tls_p = nullptr;
+// The thread inside scheduler::drain(), on that thread (see "Stopping").
+__attribute__((tls_model("initial-exec"))) thread_local scheduler* tls_drainer = nullptr;
 std::atomic<scheduler*> active_scheduler{nullptr};
+// Threads without a P inside an external_entry (see "Threads that own no P").
+std::atomic<std::uint64_t> external_entries{0};
+
+// Keeps the running scheduler alive for a thread that owns no P.
+class external_entry {
+public:
+    external_entry() noexcept
+    {
+        external_entries.fetch_add(1, std::memory_order_seq_cst);
+        s_ = active_scheduler.load(std::memory_order_seq_cst);
+    }
+    ~external_entry() { external_entries.fetch_sub(1, std::memory_order_release); } // release: pairs with drain()'s acquire
+    external_entry(const external_entry&) = delete;
+    external_entry& operator=(const external_entry&) = delete;
+    /// The running scheduler, or nullptr.
+    scheduler* get() const noexcept { return s_; }
+
+private:
+    scheduler* s_;
+};
 
 std::uint64_t next_random(std::uint64_t& s) noexcept
 {
@@ -155,8 +208,6 @@ GORO_NOINLINE frame_cache* current_frame_cache() noexcept
     p_state* p = tls_p;
     return p ? &p->frames : nullptr;
 }
-
-scheduler* scheduler::active() noexcept { return active_scheduler.load(std::memory_order_acquire); }
 
 scheduler::scheduler(unsigned procs)
 {
@@ -183,7 +234,13 @@ void scheduler::run(goroutine& main)
         throw panic("goro::runtime::run: another goro runtime is already running in this process");
     }
     stopping_.store(false, std::memory_order_relaxed);
-    start(main);
+    try {
+        start_external(main);
+    } catch (...) { // out of memory registering it
+        main.continuation.destroy();
+        active_scheduler.store(nullptr, std::memory_order_seq_cst);
+        throw;
+    }
 
     std::vector<std::thread> threads;
     try {
@@ -194,15 +251,13 @@ void scheduler::run(goroutine& main)
         request_stop();
         for (auto& t : threads)
             t.join();
-        destroy_runnable();
-        active_scheduler.store(nullptr, std::memory_order_release);
+        drain();
         throw;
     }
     worker_main(*ps_[0]);
     for (auto& t : threads)
         t.join();
-    destroy_runnable();
-    active_scheduler.store(nullptr, std::memory_order_release);
+    drain();
 }
 
 void scheduler::request_stop() noexcept
@@ -212,22 +267,65 @@ void scheduler::request_stop() noexcept
         p->park.unpark();
 }
 
-void scheduler::destroy_runnable() noexcept
+void scheduler::drain() noexcept
 {
-    // Only this thread runs now. Destroying a frame runs destructors that may
-    // start or ready goroutines; they land on the global queue, so loop.
-    auto destroy = [](goroutine* g) {
-        if (g->kind == g_kind::detached)
-            g->continuation.destroy(); // a root keeps its own frame in `continuation`
-        // A joinable G's frame is shared with its join_handle: abandoned.
-    };
-    for (bool any = true; any;) {
-        any = false;
+    tls_drainer = this;
+    draining_.store(true, std::memory_order_seq_cst);
+    while (drain_pass()) {
+    }
+    active_scheduler.store(nullptr, std::memory_order_seq_cst);
+    while (external_entries.load(std::memory_order_acquire) != 0) // acquire: pairs with the entries' release
+        sched_yield();
+    while (drain_pass()) {
+    }
+    tls_drainer = nullptr;
+    idle_.clear();
+    npidle_.store(0, std::memory_order_relaxed);
+    nmspinning_.store(0, std::memory_order_relaxed);
+    for (auto& p : ps_) {
+        p->idle.store(false, std::memory_order_relaxed);
+        p->spinning = false;
+    }
+}
+
+// One pass of "Stopping" step 2; true while goroutines remain.
+bool scheduler::drain_pass() noexcept
+{
+    destroy_queued();
+    bool waiting = false;
+    const std::size_t live = registry_.for_each([&](goroutine& g) {
+        if (g.wait && g.wait->withdraw(*g.wait))
+            abandon(g);
+        else
+            waiting = true; // runnable by now, or about to be
+    });
+    if (live == 0)
+        return false;
+    if (waiting) {
+        if (!drain_wait_since_)
+            drain_wait_since_ = monotonic_ns();
+        else if (monotonic_ns() - drain_wait_since_ > drain_give_up_ns)
+            fatal("sched: at the end of a run, goroutines stay neither parked nor runnable for {} s "
+                  "(a waker took a waiter and never readied it)",
+                  drain_give_up_ns / 1'000'000'000);
+        sched_yield(); // a waker on another thread is readying one
+    } else {
+        drain_wait_since_ = 0;
+    }
+    return true;
+}
+
+// Destroys every queued G; true if there was one.
+bool scheduler::destroy_queued() noexcept
+{
+    bool any = false;
+    for (bool again = true; again;) {
+        again = false;
         for (auto& p : ps_) {
             bool from_next;
             while (goroutine* g = p->runq_.get(true, from_next)) {
-                any = true;
-                destroy(g);
+                again = true;
+                abandon(*g);
             }
         }
         for (;;) {
@@ -239,17 +337,22 @@ void scheduler::destroy_runnable() noexcept
             }
             if (!g)
                 break;
-            any = true;
-            destroy(g); // may push more goroutines: take the lock afresh each time
+            again = true;
+            abandon(*g); // may queue more goroutines: take the lock afresh each time
         }
+        any = any || again;
     }
-    idle_.clear();
-    npidle_.store(0, std::memory_order_relaxed);
-    nmspinning_.store(0, std::memory_order_relaxed);
-    for (auto& p : ps_) {
-        p->idle.store(false, std::memory_order_relaxed);
-        p->spinning = false;
-    }
+    return any;
+}
+
+// Destroys a G of a finished run that will never run again (see "Stopping").
+void scheduler::abandon(goroutine& g) noexcept
+{
+    registry_.remove_shared(g);
+    external_live_.fetch_sub(1, std::memory_order_relaxed); // the totals only matter summed
+    if (g.kind == g_kind::detached ||
+        g.join.exchange(join_abandoned, std::memory_order_acq_rel) == join_detached)
+        g.continuation.destroy(); // a root keeps its own frame in `continuation`
 }
 
 // ---------------------------------------------------------------------------
@@ -269,6 +372,7 @@ void scheduler::worker_main(p_state& p)
         p.budget = budget_per_slice;
         p.current.store(g, std::memory_order_relaxed);
         g->reason = wait_reason::none;
+        g->wait = nullptr;
         g->leaf.resume();
         // g may be running elsewhere or freed now: do not touch it.
         p.current.store(nullptr, std::memory_order_relaxed);
@@ -458,7 +562,7 @@ goroutine* scheduler::global_get_locked(p_state& p, std::uint32_t max)
     return first;
 }
 
-void scheduler::global_put(goroutine& g)
+void scheduler::global_put(goroutine& g) noexcept
 {
     {
         std::lock_guard lock(mu_);
@@ -537,35 +641,24 @@ void scheduler::reset_spinning(p_state& p) noexcept
         wake_if_needed(); // we were the last spinner and there may be more work
 }
 
-void scheduler::start(goroutine& g)
+void scheduler::start_local(p_state& p, goroutine& g)
 {
-    p_state* p = tls_p;
-    if (p && p->sched == this) {
-        p->live.store(p->live.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-        put_local(*p, g, false);
-    } else {
-        external_live_.fetch_add(1, std::memory_order_relaxed);
-        global_put(g);
-    }
+    registry_.add(p.slots, g);
+    p.live.store(p.live.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    put_local(p, g, false);
 }
 
-void scheduler::ready(goroutine& g) noexcept
+void scheduler::start_external(goroutine& g)
 {
-    p_state* p = tls_p;
-    if (p && p->sched == this)
-        put_local(*p, g, true);
-    else
-        global_put(g);
+    registry_.add_shared(g);
+    external_live_.fetch_add(1, std::memory_order_relaxed);
+    global_put(g);
 }
 
-void scheduler::yield(goroutine& g) noexcept { global_put(g); }
-
-void scheduler::goroutine_finished() noexcept
+void scheduler::goroutine_finished(p_state& p, goroutine& g) noexcept
 {
-    if (p_state* p = tls_p)
-        p->live.store(p->live.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-    else
-        external_live_.fetch_sub(1, std::memory_order_relaxed);
+    registry_.remove(p.slots, g);
+    p.live.store(p.live.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
 }
 
 long scheduler::num_goroutine() const noexcept
@@ -595,20 +688,73 @@ goroutine& require_g(const char* what)
 
 void start_goroutine(goroutine& g)
 {
-    scheduler* s = scheduler::active();
-    if (!s) {
-        g.leaf.destroy(); // the root's own frame, not started: nothing will ever run it
-        throw panic("goro::go: no goro runtime is running (start one with goro::run)");
-    }
     g.continuation = g.leaf; // a root remembers its own frame (for shutdown)
-    s->start(g);
+    try {
+        if (p_state* p = tls_p) {
+            p->sched->start_local(*p, g);
+            return;
+        }
+        if (scheduler* d = tls_drainer) { // a destructor run by drain(): destroyed on its next pass
+            d->start_external(g);
+            return;
+        }
+        external_entry entry;
+        if (scheduler* s = entry.get(); s && !s->draining()) {
+            s->start_external(g);
+            return;
+        }
+    } catch (...) { // out of memory registering it
+        g.leaf.destroy();
+        throw;
+    }
+    g.leaf.destroy(); // the root's own frame, not started: nothing will ever run it
+    throw panic("goro::go: no goro runtime is running (start one with goro::run)");
 }
 
 void ready(goroutine& g) noexcept
 {
-    if (scheduler* s = scheduler::active())
-        s->ready(g);
-    // No runtime: the goroutine was abandoned when its runtime stopped.
+    if (p_state* p = tls_p) {
+        p->sched->put_local(*p, g, true);
+        return;
+    }
+    if (scheduler* d = tls_drainer) {
+        d->global_put(g);
+        return;
+    }
+    external_entry entry;
+    if (scheduler* s = entry.get()) {
+        s->global_put(g);
+        return;
+    }
+    fatal("sched: a goroutine was readied with no runtime running (its run ended without withdrawing it)");
+}
+
+void goroutine_finished(goroutine& g) noexcept
+{
+    p_state* p = tls_p; // goroutines run, and so end, only on workers
+    p->sched->goroutine_finished(*p, g);
+}
+
+long running_num_goroutine() noexcept
+{
+    if (p_state* p = tls_p)
+        return p->sched->num_goroutine();
+    external_entry entry;
+    return entry.get() ? entry.get()->num_goroutine() : 0;
+}
+
+unsigned running_procs() noexcept
+{
+    if (p_state* p = tls_p)
+        return p->sched->procs();
+    external_entry entry;
+    return entry.get() ? entry.get()->procs() : 0;
+}
+
+void request_stop_current() noexcept
+{
+    if (p_state* p = tls_p)
+        p->sched->request_stop();
 }
 
 void yield_now(std::coroutine_handle<> leaf) noexcept
@@ -617,8 +763,8 @@ void yield_now(std::coroutine_handle<> leaf) noexcept
     goroutine* g = p ? p->current.load(std::memory_order_relaxed) : nullptr;
     if (!g)
         fatal("goro::yield: awaited outside a goroutine");
-    park(*g, leaf, wait_reason::yield, [&] {
-        p->sched->yield(*g);
+    park(*g, leaf, wait_reason::yield, nullptr, [&] {
+        p->sched->global_put(*g);
         return true;
     });
 }

@@ -6,6 +6,7 @@
 #include "sched/frame_cache.hpp"
 #include "sched/global_queue.hpp"
 #include "sched/parker.hpp"
+#include "sched/registry.hpp"
 #include "sched/runq.hpp"
 
 #include <goro/detail/goroutine.hpp>
@@ -31,6 +32,7 @@ struct p_state {
 
     // --- Owner thread only ---
     frame_cache frames;
+    goroutine_registry::cache slots; // free registry slots
     std::uint64_t rng;
     std::uint32_t schedtick = 0;      // goroutines run so far
     std::uint32_t runnext_streak = 0; // consecutive runs taken from runnext
@@ -71,15 +73,22 @@ public:
 
     /// Runs until request_stop(): `main` goes on the global queue, the calling
     /// thread becomes P 0's worker, procs-1 threads serve the other Ps. Owns
-    /// `main` from the call on. Throws goro::panic (after destroying `main`) if
-    /// another scheduler is running.
+    /// `main` from the call on. When the workers are done, destroys every
+    /// goroutine of the run (see "Stopping" in scheduler.cpp). Throws
+    /// goro::panic (after destroying `main`) if another scheduler is running.
     void run(goroutine& main);
     void request_stop() noexcept;
 
-    void start(goroutine& g);
-    void ready(goroutine& g) noexcept;
-    void yield(goroutine& g) noexcept;
-    void goroutine_finished() noexcept;
+    /// A new goroutine from a worker of this scheduler (the local ring), or
+    /// from any other thread (the global queue). Throws std::bad_alloc.
+    void start_local(p_state& p, goroutine& g);
+    void start_external(goroutine& g);
+    void put_local(p_state& p, goroutine& g, bool next) noexcept;
+    void global_put(goroutine& g) noexcept;
+    /// The goroutine running on `p` has ended.
+    void goroutine_finished(p_state& p, goroutine& g) noexcept;
+    /// run() is destroying the goroutines of a finished run.
+    bool draining() const noexcept { return draining_.load(std::memory_order_acquire); }
 
     long num_goroutine() const noexcept;
     /// Whether a P other than the caller's runs goroutines (a snapshot; Go's
@@ -87,25 +96,23 @@ public:
     bool others_running() const noexcept;
     unsigned procs() const noexcept { return unsigned(ps_.size()); }
 
-    /// The scheduler whose run() is in progress, or nullptr.
-    static scheduler* active() noexcept;
-
 private:
     void worker_main(p_state& p);
     goroutine* find_runnable(p_state& p);
     goroutine* steal_work(p_state& p);
     static void note_ran_dry(p_state& p, std::int64_t now) noexcept;
     goroutine* global_get_locked(p_state& p, std::uint32_t max);
-    void global_put(goroutine& g);
     void global_put_many(goroutine* const* gs, std::uint32_t n) noexcept;
-    void put_local(p_state& p, goroutine& g, bool next) noexcept;
     void wake_if_needed() noexcept;
     void wake_if_needed_after_rmw() noexcept;
     void wakep() noexcept;
     void reset_spinning(p_state& p) noexcept;
     bool any_work_visible() const noexcept;
     bool leave_idle_list(p_state& p);
-    void destroy_runnable() noexcept;
+    void drain() noexcept;
+    bool drain_pass() noexcept;
+    bool destroy_queued() noexcept;
+    void abandon(goroutine& g) noexcept;
 
     // --- Immutable after init ---
     central_frame_cache central_frames_; // outlives the Ps' caches that feed it
@@ -125,12 +132,26 @@ private:
     std::atomic<std::uint32_t> npidle_{0};      // == idle_.size(); written under mu_
     std::atomic<std::uint32_t> nmspinning_{0};  // Ps that are spinning (looking for work)
     std::atomic<bool> stopping_{false};
+    std::atomic<bool> draining_{false};
+    goroutine_registry registry_;
     std::atomic<std::int64_t> external_live_{0}; // Gs started from threads that own no P
+    // --- drain() only ---
+    static constexpr std::int64_t drain_give_up_ns = 30'000'000'000;
+    std::int64_t drain_wait_since_ = 0;
 };
 
 /// The P of the calling worker thread, or nullptr. Never inlined: clang may
 /// cache a thread_local's address across a coroutine suspension.
 p_state* current_p() noexcept;
+
+/// The running scheduler's num_goroutine() and procs(), or 0 when none runs.
+/// Safe from any thread at any moment, including while run() returns.
+long running_num_goroutine() noexcept;
+unsigned running_procs() noexcept;
+/// The end of a goroutine that ran on this worker (goroutine_exit).
+void goroutine_finished(goroutine& g) noexcept;
+/// Stops the scheduler of this worker (the main goroutine's last act).
+void request_stop_current() noexcept;
 frame_cache* current_frame_cache() noexcept;
 
 } // namespace goro::detail

@@ -76,14 +76,16 @@ bool cond::wait_slow(cond_waiter& w, std::coroutine_handle<> leaf)
     std::coroutine_handle<> hook = mutex_access::prepare(*mu_, w.m, leaf, &mutex_access::resume_locking);
     {
         std::unique_lock lock(lock_);
-        if (!ticket_less(ticket, notify_.load(std::memory_order_relaxed)))
-            return detail::park(g, hook, detail::wait_reason::sync_cond, [&] {
+        if (!ticket_less(ticket, notify_.load(std::memory_order_relaxed))) {
+            w.parked = {&withdraw, this};
+            return detail::park(g, hook, detail::wait_reason::sync_cond, &w.parked, [&] {
                 w.ticket = ticket;
                 w.g = &g;
                 waiters_.push_back(w);
                 lock.unlock();
                 return true;
             });
+        }
     }
     // Signalled between the unlock and here: relock without parking on the list.
     if (!detail::spend_budget()) {
@@ -91,6 +93,21 @@ bool cond::wait_slow(cond_waiter& w, std::coroutine_handle<> leaf)
         return true;
     }
     return mutex_access::lock_loop(*mu_, w.m);
+}
+
+bool cond::withdraw(detail::parked_on& p) noexcept
+{
+    auto& c = *static_cast<cond*>(p.object);
+    std::lock_guard lock(c.lock_);
+    if (!c.waiters_.remove(detail::waiter_of<cond_waiter>(p)))
+        return false;
+    // The withdrawn waiter's ticket would absorb a later signal(). With the
+    // list empty, no ticket handed out so far has a parked waiter (a waiter
+    // between taking its ticket and queueing runs on a worker, and withdraws
+    // happen only once no worker runs), so all of them count as notified.
+    if (c.waiters_.empty())
+        c.notify_.store(c.wait_.load(std::memory_order_relaxed), std::memory_order_release);
+    return true;
 }
 
 void cond::signal() noexcept
@@ -105,9 +122,9 @@ void cond::signal() noexcept
         if (t == wait_.load(std::memory_order_acquire))
             return;
         notify_.store(t + 1, std::memory_order_release);
-        for (cond_waiter *prev = nullptr, *w = waiters_.head; w; prev = w, w = w->next) {
+        for (cond_waiter* w = waiters_.head; w; w = w->next) {
             if (w->ticket == t) {
-                waiters_.unlink(prev, *w);
+                waiters_.unlink(*w);
                 g = w->g;
                 break;
             }

@@ -187,6 +187,7 @@ bool mutex_access::lock_loop(mutex& mu, mutex_waiter& w) noexcept
         if (!front)
             w.wait_start = monotonic_ns();
         w.sema_woke = true; // set before parking: the waiter is not ours once queued
+        w.node.parked = {&withdraw, &mu};
         if (mu.sema_.acquire_or_park(w.node, hook_handle(w.hook), wait_reason::sync_mutex, front))
             return true;
         // An unlock released a unit before we could park: we are the woken one.
@@ -196,6 +197,23 @@ bool mutex_access::lock_loop(mutex& mu, mutex_waiter& w) noexcept
         awoke = clock_due = true;
         spins = 0;
         old = state.load(std::memory_order_relaxed);
+    }
+}
+
+bool mutex_access::withdraw(parked_on& p) noexcept
+{
+    mutex& mu = *static_cast<mutex*>(p.object);
+    if (!mu.sema_.withdraw(waiter_of<sema_waiter>(p)))
+        return false;
+    // No longer a waiter; the last waiter to leave ends starvation mode, as
+    // in after_wake.
+    std::uint32_t old = mu.state_.load(std::memory_order_relaxed);
+    for (;;) {
+        std::uint32_t next = old - one_waiter;
+        if ((next >> waiter_shift) == 0)
+            next &= ~starving;
+        if (mu.state_.compare_exchange_weak(old, next, std::memory_order_acq_rel, std::memory_order_relaxed))
+            return true;
     }
 }
 

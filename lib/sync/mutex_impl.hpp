@@ -29,6 +29,10 @@ struct mutex_access {
     /// goroutine is the waiter's.
     static bool lock_loop(mutex& mu, mutex_waiter& w) noexcept;
 
+    /// The withdraw function of a parked waiter (lib/sched/park.hpp):
+    /// `p.object` is the mutex.
+    static bool withdraw(parked_on& p) noexcept;
+
     /// The resume hook of a plain lock: lock_loop, then resume `w.user` with
     /// the lock held.
     static void resume_locking(void* hook) noexcept;

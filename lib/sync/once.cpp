@@ -57,6 +57,13 @@ void once::finish() noexcept
     detail::ready_all(list);
 }
 
+bool once::withdraw(detail::parked_on& p) noexcept
+{
+    auto& o = *static_cast<once*>(p.object);
+    std::lock_guard lock(o.lock_);
+    return o.waiters_.remove(detail::waiter_of<detail::once_waiter>(p));
+}
+
 bool once::wait_slow(detail::once_waiter& w, std::coroutine_handle<> leaf)
 {
     detail::goroutine& g = detail::require_g("goro::once::call");
@@ -65,7 +72,8 @@ bool once::wait_slow(detail::once_waiter& w, std::coroutine_handle<> leaf)
     std::unique_lock lock(lock_);
     if (state_.load(std::memory_order_relaxed) == done_state)
         return false;
-    return detail::park(g, leaf, detail::wait_reason::sync_once, [&] {
+    w.parked = {&withdraw, this};
+    return detail::park(g, leaf, detail::wait_reason::sync_once, &w.parked, [&] {
         w.g = &g;
         waiters_.push_back(w);
         lock.unlock();

@@ -84,7 +84,37 @@ struct rw_access {
     /// coroutine as leaf (true), or finds the readers already gone (false).
     static bool wait_readers(rw_mutex& rw, rw_waiter& w)
     {
+        w.m.node.parked = {&withdraw_writer, &rw};
         return rw.writer_sem_.acquire_or_park(w.m.node, w.m.user, wait_reason::sync_rw_mutex);
+    }
+
+    /// Withdraws an announced writer waiting for readers to leave: undoes
+    /// the announcement as unlock() would (the readers that queued behind it
+    /// get in) and gives w_ back. The readers it waited for leave through
+    /// runlock's fast path afterwards, so reader_wait_ starts from zero again.
+    static bool withdraw_writer(parked_on& p) noexcept
+    {
+        auto& rw = *static_cast<rw_mutex*>(p.object);
+        if (!rw.writer_sem_.withdraw(waiter_of<sema_waiter>(p)))
+            return false;
+        rw.reader_wait_.store(0, std::memory_order_relaxed);
+        const std::int32_t waiting =
+            rw.reader_count_.fetch_add(max_readers, std::memory_order_acq_rel) + max_readers;
+        if (waiting > 0)
+            rw.reader_sem_.release(std::uint32_t(waiting));
+        rw.w_.unlock();
+        return true;
+    }
+
+    /// Withdraws a reader queued behind a writer: it counted itself in, so it
+    /// counts itself out, and the writer's unlock will not wake it.
+    static bool withdraw_reader(parked_on& p) noexcept
+    {
+        auto& rw = *static_cast<rw_mutex*>(p.object);
+        if (!rw.reader_sem_.withdraw(waiter_of<sema_waiter>(p)))
+            return false;
+        rw.reader_count_.fetch_sub(1, std::memory_order_relaxed);
+        return true;
     }
 
     /// A reader counts itself in; if a writer holds or waits, parks on
@@ -94,6 +124,7 @@ struct rw_access {
         // acquire: pairs with the release of the writer's unlock.
         if (rw.reader_count_.fetch_add(1, std::memory_order_acquire) + 1 >= 0)
             return false;
+        w.m.node.parked = {&withdraw_reader, &rw};
         return rw.reader_sem_.acquire_or_park(w.m.node, w.m.user, wait_reason::sync_rw_mutex);
     }
 

@@ -31,7 +31,7 @@ bool sema::acquire_or_park(sema_waiter& w, std::coroutine_handle<> leaf, wait_re
         --count_;
         return false;
     }
-    return park(g, leaf, why, [&] {
+    return park(g, leaf, why, &w.parked, [&] {
         w.g = &g;
         if (front)
             waiters_.push_front(w);
@@ -40,6 +40,12 @@ bool sema::acquire_or_park(sema_waiter& w, std::coroutine_handle<> leaf, wait_re
         lock.unlock();
         return true;
     });
+}
+
+bool sema::withdraw(sema_waiter& w) noexcept
+{
+    std::lock_guard lock(lock_);
+    return waiters_.remove(w);
 }
 
 void sema::release(std::uint32_t n) noexcept

@@ -79,12 +79,47 @@ struct semaphore_access {
                                                std::memory_order_relaxed))
                 break;
         }
-        return detail::park(g, w.user, detail::wait_reason::sync_semaphore, [&] {
+        w.parked = {&withdraw, &s};
+        return detail::park(g, w.user, detail::wait_reason::sync_semaphore, &w.parked, [&] {
             w.g = &g;
             s.waiters_.push_back(w);
             lock.unlock();
             return true;
         });
+    }
+
+    /// Grants tokens to waiters from the head while the head's request fits
+    /// in `free`; stores the word; returns the granted waiters. lock_ held,
+    /// waiters_bit set.
+    static detail::semaphore_waiter* grant_locked(semaphore& s, std::int64_t free) noexcept
+    {
+        detail::semaphore_waiter* granted = s.waiters_.pop_front_while([&free](detail::semaphore_waiter& w) {
+            if (w.n > free)
+                return false; // FIFO: nobody passes a head request that does not fit
+            free -= w.n;
+            return true;
+        });
+        // The bit is set, so only we write the word. release: publishes to
+        // acquirers that take the rest on the fast path once it clears.
+        s.state_.store(std::uint64_t(free) << 1 | (s.waiters_.empty() ? 0 : semaphore::waiters_bit),
+                       std::memory_order_release);
+        return granted;
+    }
+
+    /// A withdrawn waiter leaves the queue; as x/sync does for a canceled
+    /// acquire, the waiters behind it may now fit.
+    static bool withdraw(detail::parked_on& p) noexcept
+    {
+        auto& s = *static_cast<semaphore*>(p.object);
+        detail::semaphore_waiter* granted = nullptr;
+        {
+            std::lock_guard lock(s.lock_);
+            if (!s.waiters_.remove(detail::waiter_of<detail::semaphore_waiter>(p)))
+                return false;
+            granted = grant_locked(s, std::int64_t(s.state_.load(std::memory_order_relaxed) >> 1));
+        }
+        detail::ready_all(granted);
+        return true;
     }
 
     /// The resume hook after a yield for the budget.
@@ -160,16 +195,7 @@ void semaphore::release(std::int64_t n)
                     break;
                 continue;
             }
-            free += n;
-            granted = waiters_.pop_front_while([&free](detail::semaphore_waiter& w) {
-                if (w.n > free)
-                    return false; // FIFO: nobody passes a head request that does not fit
-                free -= w.n;
-                return true;
-            });
-            // The bit is set, so only we write the word. release: publishes to
-            // acquirers that take the rest on the fast path once it clears.
-            state_.store(std::uint64_t(free) << 1 | (waiters_.empty() ? 0 : waiters_bit), std::memory_order_release);
+            granted = semaphore_access::grant_locked(*this, free + n);
             break;
         }
     }

@@ -50,7 +50,17 @@ bool wait_group::park(detail::sema_waiter& node, std::coroutine_handle<> leaf)
         if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire))
             break;
     }
+    node.parked = {&withdraw, this};
     return sema_.acquire_or_park(node, leaf, detail::wait_reason::wait_group);
+}
+
+bool wait_group::withdraw(detail::parked_on& p) noexcept
+{
+    auto& wg = *static_cast<wait_group*>(p.object);
+    if (!wg.sema_.withdraw(detail::waiter_of<detail::sema_waiter>(p)))
+        return false;
+    wg.state_.fetch_sub(1, std::memory_order_relaxed); // one waiter fewer for the final done() to wake
+    return true;
 }
 
 } // namespace goro

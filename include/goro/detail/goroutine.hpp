@@ -70,6 +70,20 @@ enum class g_kind : std::uint8_t {
 inline constexpr std::uintptr_t join_running = 0;
 inline constexpr std::uintptr_t join_done = 1;
 inline constexpr std::uintptr_t join_detached = 2;
+/// The run ended before the goroutine did; its join_handle destroys the frame.
+inline constexpr std::uintptr_t join_abandoned = 3;
+
+/// The waiter record of a parked goroutine, as the end of a run sees it: the
+/// first member of every waiter that detail::park publishes
+/// (lib/sched/park.hpp). `object` is what the goroutine waits on.
+struct parked_on {
+    /// Takes the waiter out of `object`'s queue, under the object's lock, and
+    /// undoes what waiting did to the object. True: it was queued, and the
+    /// goroutine now belongs to the caller (nothing will ready it). False: a
+    /// waker already took it and is readying it.
+    bool (*withdraw)(parked_on& self) noexcept;
+    void* object;
+};
 
 GORO_API void* frame_alloc(std::size_t size);
 GORO_API void frame_free(void* frame, std::size_t size) noexcept;
@@ -91,7 +105,13 @@ struct promise_base {
     std::atomic<std::uintptr_t> join{join_running};
     /// Where the goroutine was started (kind != call), for panics and dumps.
     const char* site_file = nullptr;
+    /// While parked: its waiter record (nullptr while runnable or running).
+    /// Written by detail::park before the goroutine is published, cleared by
+    /// the worker that resumes it.
+    parked_on* wait = nullptr;
     std::uint32_t site_line = 0;
+    /// Roots: the goroutine's index in its run's registry (lib/sched/registry.hpp).
+    std::uint32_t slot = 0;
     g_kind kind = g_kind::call;
     /// Why the goroutine waits: written by detail::park, reset when a worker
     /// resumes it; for goroutine dumps.

@@ -16,8 +16,13 @@
 namespace goro::detail {
 
 struct sema_waiter {
+    /// Filled in by the primitive before it parks (its withdraw undoes what
+    /// the primitive counted); the list fields belong to the sema's lock.
+    parked_on parked{};
+    sema_waiter* prev = nullptr;
     sema_waiter* next = nullptr;
     goroutine* g = nullptr;
+    bool queued = false;
 };
 
 class sema {
@@ -25,12 +30,16 @@ public:
     /// Takes a unit if one is available (returns false: do not suspend);
     /// otherwise parks the running goroutine at `leaf` at the back of the
     /// queue, or at its front if `front` (returns true). `w` must stay alive
-    /// until the goroutine resumes. Throws goro::panic outside a goroutine.
+    /// until the goroutine resumes, and `w.parked` must name the primitive's
+    /// withdraw function. Throws goro::panic outside a goroutine.
     GORO_API bool acquire_or_park(sema_waiter& w, std::coroutine_handle<> leaf, wait_reason why,
                                   bool front = false);
     /// Wakes up to `n` parked goroutines from the front of the queue; units
     /// nobody waits for are kept for later acquirers.
     GORO_API void release(std::uint32_t n) noexcept;
+    /// Unlinks `w` if it is still queued (true); false if a release took it.
+    /// For the primitives' withdraw functions.
+    GORO_API bool withdraw(sema_waiter& w) noexcept;
 
 private:
     spinlock lock_;

@@ -1,8 +1,10 @@
 // An intrusive FIFO of parked goroutines' waiter records, for the wait queues
 // of the sync primitives. Each waiter lives in its goroutine's frame and has
-// `W* next` and `goroutine* g` members; the list is guarded by the owner's
-// spinlock. Waking is two steps: unlink under the lock, then ready_all()
-// after dropping it.
+// members `W* prev`, `W* next`, `goroutine* g` and `bool queued`; the list
+// is guarded by the owner's spinlock. Every unlink (a waker's, or a
+// withdraw at the end of a run) clears `queued` under that lock, so a
+// withdraw can tell a waiter still queued from one a waker took. Waking is
+// two steps: unlink under the lock, then ready_all() after dropping it.
 #pragma once
 
 #include <goro/detail/sched.hpp>
@@ -18,32 +20,42 @@ struct wait_list {
 
     void push_back(W& w) noexcept
     {
+        w.prev = tail;
         w.next = nullptr;
-        if (tail)
-            tail->next = &w;
-        else
-            head = &w;
+        (tail ? tail->next : head) = &w;
         tail = &w;
+        w.queued = true;
     }
 
     void push_front(W& w) noexcept
     {
+        w.prev = nullptr;
         w.next = head;
+        (head ? head->prev : tail) = &w;
         head = &w;
-        if (!tail)
-            tail = &w;
+        w.queued = true;
     }
 
-    /// Unlinks `w`, whose predecessor in the list is `prev` (nullptr: the head).
-    void unlink(W* prev, W& w) noexcept
+    /// Unlinks `w`, which is queued.
+    void unlink(W& w) noexcept
     {
-        (prev ? prev->next : head) = w.next;
-        if (tail == &w)
-            tail = prev;
+        (w.prev ? w.prev->next : head) = w.next;
+        (w.next ? w.next->prev : tail) = w.prev;
+        w.queued = false;
+    }
+
+    /// Unlinks `w` if it is queued; returns whether it was.
+    bool remove(W& w) noexcept
+    {
+        if (!w.queued)
+            return false;
+        unlink(w);
+        return true;
     }
 
     /// Unlinks the leading waiters for which `take(w)` is true, stopping at the
-    /// first for which it is false; returns them as a chain in queue order.
+    /// first for which it is false; returns them as a chain through `next`, in
+    /// queue order.
     template <class Take>
     W* pop_front_while(Take take) noexcept
     {
@@ -51,19 +63,22 @@ struct wait_list {
         W* last = nullptr;
         while (head && take(*head)) {
             last = head;
+            last->queued = false;
             head = head->next;
         }
         if (!last)
             return nullptr;
         last->next = nullptr;
-        if (!head)
-            tail = nullptr;
+        (head ? head->prev : tail) = nullptr;
         return first;
     }
 
-    /// Unlinks every waiter; returns them as a chain in queue order.
+    /// Unlinks every waiter; returns them as a chain through `next`, in queue
+    /// order.
     W* take_all() noexcept
     {
+        for (W* w = head; w; w = w->next)
+            w->queued = false;
         W* first = head;
         head = tail = nullptr;
         return first;
