@@ -119,7 +119,7 @@ void chan_base::release() noexcept
     // No handle is left, so no goroutine can be parked on this channel (a
     // parked goroutine's awaiter was created from a handle in its frame).
     for (std::uint32_t i = 0; i < count; ++i)
-        ops->destroy(buf + std::size_t((recv_at + i) % cap) * ops->size);
+        ops->destroy(ring_slot(*this, i, ops->size));
     std::size_t align = ops->align > alignof(chan_base) ? ops->align : alignof(chan_base);
     this->~chan_base();
     ::operator delete(static_cast<void*>(this), std::align_val_t(align));
@@ -151,28 +151,19 @@ inline void destroy_elem(const elem_ops& ops, void* p) noexcept
         ops.destroy(p);
 }
 
-unsigned char* slot_at(chan_base& c, std::uint32_t i) noexcept
-{
-    return c.buf + std::size_t(i) * c.ops->size;
-}
-
 // Moves the oldest buffered element into `out`. Lock held, count > 0.
 void take_buffered(chan_base& c, void* out) noexcept
 {
-    unsigned char* s = slot_at(c, c.recv_at);
+    unsigned char* s = ring_slot(c, 0, c.ops->size);
     move_elem(*c.ops, out, s);
     destroy_elem(*c.ops, s);
-    c.recv_at = c.recv_at + 1 == c.cap ? 0 : c.recv_at + 1;
-    --c.count;
+    ring_pop(c);
 }
 
 // Appends `value` to the buffer. Lock held, count < cap.
 void put_buffered(chan_base& c, void* value) noexcept
 {
-    std::uint32_t at = c.recv_at + c.count;
-    if (at >= c.cap)
-        at -= c.cap;
-    move_elem(*c.ops, slot_at(c, at), value);
+    move_elem(*c.ops, ring_push_slot(c, c.ops->size), value);
     ++c.count;
 }
 

@@ -143,6 +143,35 @@ private:
     std::atomic<std::uint32_t> refs_{1}; // handles (chan, send_chan, recv_chan)
 };
 
+// The ring, written once for the inline branches below and the library.
+// `c.lock` held. The `count` buffered elements, oldest first, occupy the
+// slots from recv_at on, wrapping at cap; slot s is at buf + s * elem_size.
+
+/// The slot of the buffer's i-th oldest element; i == count is the slot the
+/// next push goes to (then count < cap).
+inline unsigned char* ring_slot(const chan_base& c, std::uint32_t i, std::size_t elem_size) noexcept
+{
+    std::size_t s = std::size_t(c.recv_at) + i; // not 32-bit: recv_at + i may pass 2^32 - 1
+    if (s >= c.cap)
+        s -= c.cap;
+    return c.buf + s * elem_size;
+}
+
+/// Where the next push goes; count < cap. The pusher constructs the element
+/// there, then increments count.
+inline unsigned char* ring_push_slot(const chan_base& c, std::size_t elem_size) noexcept
+{
+    return ring_slot(c, c.count, elem_size);
+}
+
+/// Drops the oldest element from the ring once it was moved out of
+/// ring_slot(c, 0, ...) and destroyed; count > 0.
+inline void ring_pop(chan_base& c) noexcept
+{
+    c.recv_at = c.recv_at + 1 == c.cap ? 0 : c.recv_at + 1;
+    --c.count;
+}
+
 // Every operation on a non-nil channel takes its lock inline, in the caller,
 // and first tries the buffer branch of the library's send_now / recv_now
 // with the element type known (the library only sees bytes): send when the
@@ -152,8 +181,7 @@ private:
 // or a buffered value, so it always falls through. If the branch does not
 // apply, the caller hands the channel, still locked, to the library's
 // *_locked function, which handles every case and releases the lock: one
-// lock round trip per operation either way. The slot layout (element i at
-// buf + i * sizeof(T)) is chan_base::create's.
+// lock round trip per operation either way.
 
 /// The inline buffer branch of a send; `c.lock` held. On true `value` was
 /// moved into the buffer; on false nothing was touched.
@@ -162,10 +190,7 @@ bool buffered_send_locked(chan_base& c, T& value) noexcept
 {
     if (c.closed || !c.recvq.empty() || c.count >= c.cap)
         return false;
-    std::uint32_t at = c.recv_at + c.count;
-    if (at >= c.cap)
-        at -= c.cap;
-    ::new (static_cast<void*>(c.buf + std::size_t(at) * sizeof(T))) T(std::move(value));
+    ::new (static_cast<void*>(ring_push_slot(c, sizeof(T)))) T(std::move(value));
     ++c.count;
     return true;
 }
@@ -178,11 +203,10 @@ bool buffered_recv_locked(chan_base& c, void* out) noexcept
 {
     if (c.count == 0 || !c.sendq.empty())
         return false;
-    T* v = std::launder(reinterpret_cast<T*>(c.buf + std::size_t(c.recv_at) * sizeof(T)));
+    T* v = std::launder(reinterpret_cast<T*>(ring_slot(c, 0, sizeof(T))));
     ::new (out) T(std::move(*v));
     v->~T();
-    c.recv_at = c.recv_at + 1 == c.cap ? 0 : c.recv_at + 1;
-    --c.count;
+    ring_pop(c);
     return true;
 }
 
