@@ -1,11 +1,33 @@
-// The type-erased core of goro::chan<T> (Go's hchan), shared by every element
-// type. Its algorithm and invariants are written at the top of
-// lib/chan/chan.cpp; chan.hpp only adds the typed surface.
+// The part of a channel that users' binaries compile in: its inline ABI.
+//
+// chan.hpp runs the buffered send and receive in the caller, under the
+// channel's lock, with the element type known. That is the measured fast
+// path (docs/performance.md, "Buffered MPMC": a call into the library and an
+// element moved through elem_ops cost about as much as the operation itself);
+// every other step is a call into the library. A binary built against this
+// header therefore depends on exactly what is declared here:
+//   - chan_base's fields, all of which the buffer branch reads or writes:
+//     lock, closed, count, recv_at, cap, buf, and each wait_queue's `first`
+//     (is a partner parked?); capacity() reads cap. futex_lock's inline
+//     lock and unlock come with `lock` (futex_lock.hpp).
+//   - the ring arithmetic (ring_slot, ring_push_slot, ring_pop).
+//   - the size and alignment of chan_waiter and select_state, which the
+//     awaiters embed by value so that waiting allocates nothing. Their
+//     fields are the library's, except chan_waiter::success (written by the
+//     inline branch, read by await_resume) and select_state's initial value.
+//   - elem_ops, which a binary builds for each element type for the library
+//     to move and destroy elements it only knows as bytes.
+//   - the GORO_API functions' signatures, and select.hpp's select_case.
+// The rest of a channel (its elem_ops pointer and reference count) and every
+// algorithm on the wait queues are the library's (hchan and the queue
+// operations in lib/chan/chan.cpp) and may change freely. Changing anything
+// listed above changes the ABI. The channel's algorithm and invariants are
+// at the top of lib/chan/chan.cpp.
 #pragma once
 
 #include <goro/config.hpp>
-#include <goro/detail/goroutine.hpp>
 #include <goro/detail/futex_lock.hpp>
+#include <goro/detail/goroutine.hpp>
 
 #include <atomic>
 #include <coroutine>
@@ -17,7 +39,7 @@
 
 namespace goro::detail {
 
-/// How the core moves and destroys elements it only knows as bytes.
+/// How the library moves and destroys elements it only knows as bytes.
 struct elem_ops {
     std::size_t size;
     std::size_t align;
@@ -37,20 +59,11 @@ inline constexpr elem_ops elem_ops_for{
     [](void* p) noexcept { static_cast<T*>(p)->~T(); },
 };
 
-/// The state a parked select shares among its cases: the first waker (or the
-/// select itself, giving up) to CAS `winner` from `none` owns the outcome.
+/// The state a parked select shares among its cases; the protocol on it
+/// (the first to claim `winner` owns the outcome) is the library's.
 struct select_state {
     static constexpr std::uint32_t none = 0xffffffffu;
     std::atomic<std::uint32_t> winner{none};
-
-    bool try_win(std::uint32_t case_index) noexcept
-    {
-        std::uint32_t expected = none;
-        // acq_rel: the winner's writes to the case (value, success) happen
-        // before the select reads them after being readied.
-        return winner.compare_exchange_strong(expected, case_index, std::memory_order_acq_rel,
-                                              std::memory_order_acquire);
-    }
 };
 
 /// A channel field written only under the channel's lock but also read
@@ -79,9 +92,9 @@ private:
 /// guarded by the lock of the channel whose queue holds it, until a waker
 /// dequeues it; from then on only the waker writes it, and the goroutine reads
 /// it after being readied. No field has an initializer: an operation that
-/// completes on the inline fast path never touches its waiter, and whoever
-/// queues one (park_on, select_start) first sets every field that will be
-/// read (case_index only matters when `sel` is set).
+/// completes on the inline fast path never touches its waiter but for
+/// `success`, and whoever queues one (park_on, select_start) first sets every
+/// field that will be read (case_index only matters when `sel` is set).
 struct chan_waiter {
     chan_waiter* prev;
     chan_waiter* next;
@@ -92,55 +105,53 @@ struct chan_waiter {
     select_state* sel;
     std::uint16_t case_index;
     bool queued;
-    /// Set by the waker: true if the value moved (recv: a value arrived), false
-    /// if the channel was closed.
+    /// True if the value moved (recv: a value arrived), false if the channel
+    /// was closed. Written by whoever completes the operation.
     bool success;
 };
 
-/// FIFO of waiters; guarded by the channel lock.
+/// The waiters parked on one side of a channel, in arrival order. Guarded by
+/// the channel's lock; `first` is also read without it, as a hint. The
+/// operations are the library's own (not exported; lib/chan/chan.cpp).
 struct wait_queue {
-    lock_written<chan_waiter*> first = nullptr; // read unlocked as a hint
-    chan_waiter* last = nullptr;
+    lock_written<chan_waiter*> first = nullptr;
 
     bool empty() const noexcept { return first == nullptr; }
-    GORO_API void push_back(chan_waiter& w) noexcept;
+    void push_back(chan_waiter& w) noexcept;
     /// Unlinks `w` if it is queued (idempotent).
-    GORO_API void remove(chan_waiter& w) noexcept;
+    void remove(chan_waiter& w) noexcept;
     /// Unlinks and returns the first waiter that may be completed: a plain
     /// waiter, or a select case that wins its select. nullptr if none.
-    chan_waiter* dequeue() noexcept { return first ? dequeue_slow() : nullptr; }
-    GORO_API chan_waiter* dequeue_slow() noexcept;
+    chan_waiter* dequeue() noexcept;
 };
 
-/// The shared state of a channel; one allocation with its ring buffer behind it.
+/// The inline part of a channel (Go's hchan). The library allocates it at
+/// the head of its own hchan, with the ring behind.
 class chan_base {
 public:
     /// Allocates a channel of `capacity` elements (0: unbuffered).
     GORO_API static chan_base* create(const elem_ops& ops, std::size_t capacity);
 
-    void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+    GORO_API void retain() noexcept;
     GORO_API void release() noexcept;
 
     // --- Immutable after create ---
-    const elem_ops* ops;
-    std::uint32_t cap;
-    unsigned char* buf;
+    std::uint32_t cap;  // elements the ring holds; 0: unbuffered
+    unsigned char* buf; // the ring; nullptr when cap == 0
 
     // --- Guarded by lock ---
     futex_lock lock;
     // closed, count and both queues' `first` are read without the lock too,
-    // as hints (lock_written); everything else only under it.
+    // as hints (lock_written); recv_at only under it.
     lock_written<bool> closed = false;
     lock_written<std::uint32_t> count = 0; // buffered elements
-    std::uint32_t recv_at = 0; // index of the oldest buffered element
+    std::uint32_t recv_at = 0;             // slot of the oldest buffered element
     wait_queue recvq;
     wait_queue sendq;
 
-private:
-    chan_base(const elem_ops& o, std::uint32_t c, unsigned char* b) noexcept : ops(&o), cap(c), buf(b) {}
+protected:
+    chan_base(std::uint32_t capacity, unsigned char* ring) noexcept : cap(capacity), buf(ring) {}
     ~chan_base() = default;
-
-    std::atomic<std::uint32_t> refs_{1}; // handles (chan, send_chan, recv_chan)
 };
 
 // The ring, written once for the inline branches below and the library.
