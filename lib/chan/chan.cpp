@@ -233,14 +233,6 @@ void recv_from_sender(chan_base& c, chan_waiter& s, void* out) noexcept
 
 } // namespace
 
-bool completed(std::coroutine_handle<> leaf) noexcept
-{
-    if (spend_budget())
-        return false;
-    yield_now(leaf);
-    return true;
-}
-
 try_status send_now(chan_base& c, void* value, goroutine*& wake) noexcept
 {
     wake = nullptr;
