@@ -53,40 +53,40 @@ private:
 // The channel operations' shared shape. A non-nil channel is locked inline
 // and its buffer branch (chan_core.hpp) tried with the element type known;
 // on a miss the still-locked channel goes to the library's *_locked
-// function, which handles every case and unlocks.
+// function, which handles every case and unlocks: one lock round trip per
+// operation either way.
 //
-// Awaiters: await_ready runs the buffer branch; if it applies, it unlocks
-// and spends one unit of the cooperative budget, and with none left reports
-// "not ready" so that await_suspend yields (w.success, written by
-// await_ready, says which case it is). On a miss await_ready returns false
-// with the lock still held, and await_suspend, which the coroutine runs
-// next, passes it on to `locked_op`. A nil channel parks forever.
+// The awaiters' contract, on which every wrapper that composes them relies
+// (a timeout, a select with timers):
+//   - await_ready takes no lock and has no effect; it is always false. A
+//     wrapper may call it, do anything else (operate on the same channel,
+//     take other locks), then call await_suspend, or never call it.
+//   - await_suspend performs the whole operation. It returns false when the
+//     operation completed without parking (resume now; the completion spent
+//     one unit of the cooperative budget), true when the goroutine parked or,
+//     with no budget left, yielded after completing it. It holds no lock
+//     when it returns. A nil channel parks forever.
+//   - await_resume reports the outcome; it runs only after await_suspend.
+// Reporting "not ready" for an operation that then completes at once costs
+// the coroutine a store of its resume point before await_suspend, which the
+// compiler inlines; alternating runs against the former design, which
+// completed the buffered case in await_ready, measured no slowdown. That
+// design returned from await_ready holding the lock on a miss, so that
+// await_suspend could hand the locked channel on: a wrapper that did
+// anything with the channel between the two calls deadlocked on that lock.
 
-template <class BufferStep>
-bool chan_await_ready(chan_base* c, chan_waiter& w, BufferStep buffer_step) noexcept
+template <class BufferStep, class LockedOp>
+bool chan_await_suspend(chan_base* c, chan_waiter& w, std::coroutine_handle<> leaf, bool send,
+                        BufferStep buffer_step, LockedOp locked_op)
 {
-    w.success = false;
-    if (!c)
-        return false;
-    c->lock.lock();
-    if (!buffer_step(*c))
-        return false; // locked: await_suspend continues
-    c->lock.unlock();
-    w.success = true;
-    return spend_budget();
-}
-
-template <class LockedOp>
-bool chan_await_suspend(chan_base* c, const chan_waiter& w, std::coroutine_handle<> leaf, bool send,
-                        LockedOp locked_op)
-{
-    if (w.success) {
-        yield_now(leaf);
-        return true;
-    }
     if (!c)
         return chan_park_nil(leaf, send);
-    return locked_op(*c);
+    c->lock.lock();
+    if (!buffer_step(*c))
+        return locked_op(*c); // unlocks
+    c->lock.unlock();
+    w.success = true;
+    return completed(leaf);
 }
 
 /// try_send / try_recv: the buffer branch, else the library's locked form.
@@ -97,7 +97,7 @@ try_status chan_try(chan_base* c, BufferStep buffer_step, LockedTry locked_try)
         return try_status::would_block;
     c->lock.lock();
     if (!buffer_step(*c))
-        return locked_try(*c);
+        return locked_try(*c); // unlocks
     c->lock.unlock();
     return try_status::done;
 }
@@ -106,19 +106,17 @@ template <class T>
 struct [[nodiscard]] send_awaiter {
     chan_base* c;
     T value;
-    chan_waiter w; // w.success: set by await_ready, then by the library
+    chan_waiter w; // w.success: written by whoever completes the send
 
     send_awaiter(chan_base* ch, T&& v) noexcept : c(ch), value(std::move(v)) {}
     send_awaiter(send_awaiter&& o) noexcept : c(o.c), value(std::move(o.value)) {} // only before use
 
-    bool await_ready() noexcept
-    {
-        return chan_await_ready(c, w, [this](chan_base& ch) noexcept { return buffered_send_locked(ch, value); });
-    }
+    bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> leaf)
     {
-        return chan_await_suspend(c, w, leaf, true,
-                                  [&](chan_base& ch) { return chan_send_locked(ch, &value, w, leaf); });
+        return chan_await_suspend(
+            c, w, leaf, true, [this](chan_base& ch) noexcept { return buffered_send_locked(ch, value); },
+            [this, leaf](chan_base& ch) { return chan_send_locked(ch, &value, w, leaf); });
     }
     void await_resume() const
     {
@@ -130,21 +128,18 @@ struct [[nodiscard]] send_awaiter {
 template <class T>
 struct [[nodiscard]] recv_awaiter {
     chan_base* c;
-    chan_waiter w; // w.success: set by await_ready, then by the library
+    chan_waiter w; // w.success: written by whoever completes the receive
     alignas(T) unsigned char storage[sizeof(T)];
 
     explicit recv_awaiter(chan_base* ch) noexcept : c(ch) {}
     recv_awaiter(recv_awaiter&& o) noexcept : c(o.c) {} // only before use: nothing queued, no value yet
 
-    bool await_ready() noexcept
-    {
-        return chan_await_ready(c, w,
-                                [this](chan_base& ch) noexcept { return buffered_recv_locked<T>(ch, storage); });
-    }
+    bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> leaf)
     {
-        return chan_await_suspend(c, w, leaf, false,
-                                  [&](chan_base& ch) { return chan_recv_locked(ch, storage, w, leaf); });
+        return chan_await_suspend(
+            c, w, leaf, false, [this](chan_base& ch) noexcept { return buffered_recv_locked<T>(ch, storage); },
+            [this, leaf](chan_base& ch) { return chan_recv_locked(ch, storage, w, leaf); });
     }
     std::optional<T> await_resume() noexcept(std::is_nothrow_move_constructible_v<T>)
     {

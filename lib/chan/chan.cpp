@@ -1,8 +1,11 @@
 // Channels: Go's chan.go on a goroutine-parking runtime.
 //
-// A channel is one allocation: chan_base, then a ring of `cap` elements. One
-// lock (detail::futex_lock) guards everything mutable (closed, count, recv_at, both queues and
-// the waiters in them). Invariants, as in Go:
+// A channel is one allocation: hchan, then a ring of `cap` elements. hchan
+// starts with chan_base, the part users' binaries compile in (the inline ABI,
+// described at the top of include/goro/detail/chan_core.hpp), and adds what
+// only this file touches: the element table and the reference count. One
+// lock (detail::futex_lock) guards everything mutable (closed, count,
+// recv_at, both queues and the waiters in them). Invariants, as in Go:
 //   - At least one of recvq and sendq is empty (a sender finding a parked
 //     receiver hands over instead of queueing, and vice versa).
 //   - count > 0 implies recvq is empty; count < cap implies sendq is empty.
@@ -24,9 +27,9 @@
 // waiter again — its frame may already be running elsewhere.
 //
 // Select cases are waiters with `sel` set. A waker completes one only if it
-// wins the select's CAS (select_state::try_win); a case whose select already
-// fired is unlinked and skipped (the select unlinks its other cases itself,
-// under each channel's lock, and tolerates finding them gone).
+// wins the select's CAS on select_state::winner (try_win); a case whose
+// select already fired is unlinked and skipped (the select unlinks its other
+// cases itself, under each channel's lock, and tolerates finding them gone).
 //
 // Close wakes every waiter: receivers with no value (std::nullopt), senders
 // with success == false (they throw goro::panic on resume). A value parked in
@@ -56,17 +59,22 @@
 namespace goro::detail {
 
 // ---------------------------------------------------------------------------
-// Wait queues
+// Wait queues: circular lists through chan_waiter::prev/next, so that a
+// queue is one pointer in the inline part of the channel (`first`; its
+// predecessor is the last waiter).
 
 void wait_queue::push_back(chan_waiter& w) noexcept
 {
-    w.next = nullptr;
-    w.prev = last;
-    if (last)
-        last->next = &w;
-    else
+    if (chan_waiter* head = first) {
+        chan_waiter* tail = head->prev;
+        w.prev = tail;
+        w.next = head;
+        tail->next = &w;
+        head->prev = &w;
+    } else {
+        w.prev = w.next = &w;
         first = &w;
-    last = &w;
+    }
     w.queued = true;
 }
 
@@ -74,23 +82,36 @@ void wait_queue::remove(chan_waiter& w) noexcept
 {
     if (!w.queued)
         return;
-    if (w.prev)
+    if (w.next == &w) {
+        first = nullptr;
+    } else {
         w.prev->next = w.next;
-    else
-        first = w.next;
-    if (w.next)
         w.next->prev = w.prev;
-    else
-        last = w.prev;
-    w.prev = w.next = nullptr;
+        if (first == &w)
+            first = w.next;
+    }
     w.queued = false;
 }
 
-chan_waiter* wait_queue::dequeue_slow() noexcept
+namespace {
+
+// Claims a parked select for its case `case_index`; false if another of its
+// cases already did. acq_rel: the winner's writes to the case (value,
+// success) happen before select_finish's acquire load of `winner`.
+bool try_win(select_state& st, std::uint32_t case_index) noexcept
+{
+    std::uint32_t expected = select_state::none;
+    return st.winner.compare_exchange_strong(expected, case_index, std::memory_order_acq_rel,
+                                             std::memory_order_acquire);
+}
+
+} // namespace
+
+chan_waiter* wait_queue::dequeue() noexcept
 {
     while (chan_waiter* w = first) {
         remove(*w);
-        if (!w->sel || w->sel->try_win(w->case_index))
+        if (!w->sel || try_win(*w->sel, w->case_index))
             return w;
         // That select already fired on another case; it unlinks the rest itself.
     }
@@ -100,29 +121,56 @@ chan_waiter* wait_queue::dequeue_slow() noexcept
 // ---------------------------------------------------------------------------
 // Allocation and reference counting
 
+namespace {
+
+// A channel as the library allocates it: the inline part (chan_base), what
+// only the library touches, then the ring.
+struct hchan final : chan_base {
+    hchan(const elem_ops& o, std::uint32_t capacity, unsigned char* ring) noexcept
+        : chan_base(capacity, ring), ops(&o)
+    {
+    }
+
+    const elem_ops* const ops;
+    std::atomic<std::uint32_t> refs{1}; // handles (chan, send_chan, recv_chan)
+};
+
+hchan& lib_part(chan_base& c) noexcept { return static_cast<hchan&>(c); }
+
+const elem_ops& ops_of(chan_base& c) noexcept { return *lib_part(c).ops; }
+
+std::size_t alloc_align(const elem_ops& ops) noexcept
+{
+    return ops.align > alignof(hchan) ? ops.align : alignof(hchan);
+}
+
+} // namespace
+
 chan_base* chan_base::create(const elem_ops& ops, std::size_t capacity)
 {
     if (capacity > 0xffffffffu)
         throw std::length_error("goro::chan: capacity above 2^32 - 1 elements");
-    std::size_t align = ops.align > alignof(chan_base) ? ops.align : alignof(chan_base);
-    std::size_t header = (sizeof(chan_base) + ops.align - 1) / ops.align * ops.align;
+    std::size_t header = (sizeof(hchan) + ops.align - 1) / ops.align * ops.align;
     std::size_t bytes = header + capacity * ops.size;
-    void* mem = ::operator new(bytes, std::align_val_t(align));
+    void* mem = ::operator new(bytes, std::align_val_t(alloc_align(ops)));
     auto* buf = capacity ? static_cast<unsigned char*>(mem) + header : nullptr;
-    return ::new (mem) chan_base(ops, std::uint32_t(capacity), buf);
+    return ::new (mem) hchan(ops, std::uint32_t(capacity), buf);
 }
+
+void chan_base::retain() noexcept { lib_part(*this).refs.fetch_add(1, std::memory_order_relaxed); }
 
 void chan_base::release() noexcept
 {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) // acq_rel: the last owner sees every write
+    hchan& c = lib_part(*this);
+    if (c.refs.fetch_sub(1, std::memory_order_acq_rel) != 1) // acq_rel: the last owner sees every write
         return;
     // No handle is left, so no goroutine can be parked on this channel (a
     // parked goroutine's awaiter was created from a handle in its frame).
+    const elem_ops& ops = *c.ops;
     for (std::uint32_t i = 0; i < count; ++i)
-        ops->destroy(buf + std::size_t((recv_at + i) % cap) * ops->size);
-    std::size_t align = ops->align > alignof(chan_base) ? ops->align : alignof(chan_base);
-    this->~chan_base();
-    ::operator delete(static_cast<void*>(this), std::align_val_t(align));
+        ops.destroy(ring_slot(c, i, ops.size));
+    c.~hchan();
+    ::operator delete(static_cast<void*>(&c), std::align_val_t(alloc_align(ops)));
 }
 
 namespace {
@@ -151,28 +199,21 @@ inline void destroy_elem(const elem_ops& ops, void* p) noexcept
         ops.destroy(p);
 }
 
-unsigned char* slot_at(chan_base& c, std::uint32_t i) noexcept
-{
-    return c.buf + std::size_t(i) * c.ops->size;
-}
-
 // Moves the oldest buffered element into `out`. Lock held, count > 0.
 void take_buffered(chan_base& c, void* out) noexcept
 {
-    unsigned char* s = slot_at(c, c.recv_at);
-    move_elem(*c.ops, out, s);
-    destroy_elem(*c.ops, s);
-    c.recv_at = c.recv_at + 1 == c.cap ? 0 : c.recv_at + 1;
-    --c.count;
+    const elem_ops& ops = ops_of(c);
+    unsigned char* s = ring_slot(c, 0, ops.size);
+    move_elem(ops, out, s);
+    destroy_elem(ops, s);
+    ring_pop(c);
 }
 
 // Appends `value` to the buffer. Lock held, count < cap.
 void put_buffered(chan_base& c, void* value) noexcept
 {
-    std::uint32_t at = c.recv_at + c.count;
-    if (at >= c.cap)
-        at -= c.cap;
-    move_elem(*c.ops, slot_at(c, at), value);
+    const elem_ops& ops = ops_of(c);
+    move_elem(ops, ring_push_slot(c, ops.size), value);
     ++c.count;
 }
 
@@ -180,7 +221,7 @@ void put_buffered(chan_base& c, void* value) noexcept
 void recv_from_sender(chan_base& c, chan_waiter& s, void* out) noexcept
 {
     if (c.cap == 0) {
-        move_elem(*c.ops, out, s.slot);
+        move_elem(ops_of(c), out, s.slot);
     } else {
         // Full buffer: the oldest element goes out, the sender's value takes
         // its slot, which becomes the newest.
@@ -192,21 +233,13 @@ void recv_from_sender(chan_base& c, chan_waiter& s, void* out) noexcept
 
 } // namespace
 
-bool completed(std::coroutine_handle<> leaf) noexcept
-{
-    if (spend_budget())
-        return false;
-    yield_now(leaf);
-    return true;
-}
-
 try_status send_now(chan_base& c, void* value, goroutine*& wake) noexcept
 {
     wake = nullptr;
     if (c.closed)
         return try_status::closed;
     if (chan_waiter* r = c.recvq.dequeue()) {
-        move_elem(*c.ops, r->slot, value);
+        move_elem(ops_of(c), r->slot, value);
         r->success = true;
         wake = r->g;
         return try_status::done;

@@ -3,8 +3,6 @@
 
 #include <goro/detail/chan_core.hpp>
 
-#include <coroutine>
-
 namespace goro::detail {
 
 /// Sends / receives if that can be done now. `c.lock` held on entry and on
@@ -12,10 +10,5 @@ namespace goro::detail {
 /// readied once every lock is released.
 try_status send_now(chan_base& c, void* value, goroutine*& wake) noexcept;
 try_status recv_now(chan_base& c, void* out, goroutine*& wake) noexcept;
-
-/// An operation completed without parking: spends one unit of budget and
-/// returns false (resume now), or, with no budget left, yields the goroutine
-/// and returns true.
-bool completed(std::coroutine_handle<> leaf) noexcept;
 
 } // namespace goro::detail

@@ -2,16 +2,18 @@
 // close draining the buffer, the panics of send-on-closed and double close,
 // parked senders and receivers woken by close, nil channels, try_send /
 // try_recv, move-only values, the send/recv views, values destroyed with the
-// channel, the cooperative budget, and a multi-P MPMC stress whose checksum
-// proves nothing is lost or duplicated.
+// channel, the cooperative budget, awaiters composed by a wrapper, and a
+// multi-P MPMC stress whose checksum proves nothing is lost or duplicated.
 #include "support/flag.hpp"
 #include "support/send_counting.hpp"
+#include "support/watchdog.hpp"
 
 #include <goro/goro.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <coroutine>
 #include <memory>
 #include <string>
 #include <vector>
@@ -283,6 +285,75 @@ TEST_CASE("chan: a loop over an always-ready channel yields to others (1 P)", "[
         co_return i;
     };
     CHECK(rt.run(fn()) <= 256);
+}
+
+namespace {
+
+// A wrapper of the kind a timeout or a select with timers is: it asks the
+// channel awaiter whether it is ready, does work of its own (`between`), and
+// only then suspends through it.
+template <class Inner, class Between>
+struct interleaved {
+    Inner inner;
+    Between between;
+
+    bool await_ready()
+    {
+        if (inner.await_ready())
+            return true;
+        between();
+        return false;
+    }
+    bool await_suspend(std::coroutine_handle<> leaf) { return inner.await_suspend(leaf); }
+    decltype(auto) await_resume() { return inner.await_resume(); }
+};
+
+template <class Inner, class Between>
+interleaved<Inner, Between> interleave(Inner&& inner, Between between)
+{
+    return {std::move(inner), between};
+}
+
+// Each round's wrapper uses the channel between the inner awaiter's
+// await_ready and await_suspend: a receive whose value arrives in between, a
+// send whose room is made in between; then a receive whose channel is closed
+// in between. Returns the number of wrong outcomes.
+goro::task<int> use_channel_in_between(std::atomic<long>* progress)
+{
+    int wrong = 0;
+    goro::chan<int> ch(1);
+    for (int i = 0; i < 1000; ++i) {
+        auto send_in_between = [&ch, i] { ch.try_send(i); };
+        auto recv = interleave(ch.recv(), send_in_between);
+        auto got = co_await recv;
+        wrong += got != i;
+
+        ch.try_send(-1); // full
+        auto make_room = [&ch] { ch.try_recv(); };
+        auto send = interleave(ch.send(i), make_room);
+        co_await send;
+        wrong += ch.try_recv() != i;
+        progress->fetch_add(1);
+    }
+    auto close_in_between = [&ch] { ch.close(); };
+    auto recv = interleave(ch.recv(), close_in_between);
+    auto after_close = co_await recv;
+    wrong += after_close.has_value();
+    co_return wrong;
+}
+
+} // namespace
+
+TEST_CASE("chan: a wrapper may use the channel between an awaiter's await_ready and await_suspend", "[chan]")
+{
+    // await_ready must return holding nothing. Had it returned holding the
+    // channel's lock, the wrapper's first try_send would wait for that lock
+    // forever, on the goroutine that holds it; the watchdog makes that a
+    // failure instead of a hang.
+    std::atomic<long> progress{0};
+    goro_test::watchdog dog(progress, "a goroutine waits for a channel lock it holds");
+    goro::runtime rt(goro::runtime_config{1});
+    CHECK(rt.run(use_channel_in_between(&progress)) == 0);
 }
 
 namespace {

@@ -1,11 +1,35 @@
-// The type-erased core of goro::chan<T> (Go's hchan), shared by every element
-// type. Its algorithm and invariants are written at the top of
-// lib/chan/chan.cpp; chan.hpp only adds the typed surface.
+// The part of a channel that users' binaries compile in: its inline ABI.
+//
+// chan.hpp runs the buffered send and receive in the caller, under the
+// channel's lock, with the element type known. That is the measured fast
+// path (docs/performance.md, "Buffered MPMC: what it took": with a call
+// into the library per operation and the element moved through elem_ops, an
+// uncontended send and receive cost 26-41 ns, against 6-8 ns inline); every
+// other step is a call into the library. A binary built against this
+// header therefore depends on exactly this:
+//   - chan_base's fields, all of which the buffer branch reads or writes:
+//     lock, closed, count, recv_at, cap, buf, and each wait_queue's `first`
+//     (is a partner parked?); capacity() reads cap. futex_lock's inline
+//     lock and unlock come with `lock` (futex_lock.hpp).
+//   - the ring arithmetic (ring_slot, ring_push_slot, ring_pop).
+//   - the size and alignment of chan_waiter and select_state, which the
+//     awaiters embed by value so that waiting allocates nothing. Their
+//     fields are the library's, except chan_waiter::success (written by the
+//     inline branch, read by await_resume) and select_state's initial value.
+//   - elem_ops, which a binary builds for each element type for the library
+//     to move and destroy elements it only knows as bytes.
+//   - the GORO_API functions' signatures, and select.hpp's select_case.
+// The rest of a channel (its elem_ops pointer and reference count) and every
+// algorithm on the wait queues are the library's (hchan and the queue
+// operations in lib/chan/chan.cpp) and may change freely. Changing anything
+// listed above changes the ABI. The channel's algorithm and invariants are
+// at the top of lib/chan/chan.cpp.
 #pragma once
 
 #include <goro/config.hpp>
-#include <goro/detail/goroutine.hpp>
 #include <goro/detail/futex_lock.hpp>
+#include <goro/detail/goroutine.hpp>
+#include <goro/detail/sched.hpp>
 
 #include <atomic>
 #include <coroutine>
@@ -17,7 +41,7 @@
 
 namespace goro::detail {
 
-/// How the core moves and destroys elements it only knows as bytes.
+/// How the library moves and destroys elements it only knows as bytes.
 struct elem_ops {
     std::size_t size;
     std::size_t align;
@@ -37,20 +61,11 @@ inline constexpr elem_ops elem_ops_for{
     [](void* p) noexcept { static_cast<T*>(p)->~T(); },
 };
 
-/// The state a parked select shares among its cases: the first waker (or the
-/// select itself, giving up) to CAS `winner` from `none` owns the outcome.
+/// The state a parked select shares among its cases; the protocol on it
+/// (the first to claim `winner` owns the outcome) is the library's.
 struct select_state {
     static constexpr std::uint32_t none = 0xffffffffu;
     std::atomic<std::uint32_t> winner{none};
-
-    bool try_win(std::uint32_t case_index) noexcept
-    {
-        std::uint32_t expected = none;
-        // acq_rel: the winner's writes to the case (value, success) happen
-        // before the select reads them after being readied.
-        return winner.compare_exchange_strong(expected, case_index, std::memory_order_acq_rel,
-                                              std::memory_order_acquire);
-    }
 };
 
 /// A channel field written only under the channel's lock but also read
@@ -79,9 +94,9 @@ private:
 /// guarded by the lock of the channel whose queue holds it, until a waker
 /// dequeues it; from then on only the waker writes it, and the goroutine reads
 /// it after being readied. No field has an initializer: an operation that
-/// completes on the inline fast path never touches its waiter, and whoever
-/// queues one (park_on, select_start) first sets every field that will be
-/// read (case_index only matters when `sel` is set).
+/// completes on the inline fast path never touches its waiter but for
+/// `success`, and whoever queues one (park_on, select_start) first sets every
+/// field that will be read (case_index only matters when `sel` is set).
 struct chan_waiter {
     chan_waiter* prev;
     chan_waiter* next;
@@ -92,56 +107,83 @@ struct chan_waiter {
     select_state* sel;
     std::uint16_t case_index;
     bool queued;
-    /// Set by the waker: true if the value moved (recv: a value arrived), false
-    /// if the channel was closed.
+    /// True if the value moved (recv: a value arrived), false if the channel
+    /// was closed. Written by whoever completes the operation.
     bool success;
 };
 
-/// FIFO of waiters; guarded by the channel lock.
+/// The waiters parked on one side of a channel, in arrival order. Guarded by
+/// the channel's lock; `first` is also read without it, as a hint. The
+/// operations are the library's own (not exported; lib/chan/chan.cpp).
 struct wait_queue {
-    lock_written<chan_waiter*> first = nullptr; // read unlocked as a hint
-    chan_waiter* last = nullptr;
+    lock_written<chan_waiter*> first = nullptr;
 
     bool empty() const noexcept { return first == nullptr; }
-    GORO_API void push_back(chan_waiter& w) noexcept;
+    void push_back(chan_waiter& w) noexcept;
     /// Unlinks `w` if it is queued (idempotent).
-    GORO_API void remove(chan_waiter& w) noexcept;
+    void remove(chan_waiter& w) noexcept;
     /// Unlinks and returns the first waiter that may be completed: a plain
     /// waiter, or a select case that wins its select. nullptr if none.
-    chan_waiter* dequeue() noexcept { return first ? dequeue_slow() : nullptr; }
-    GORO_API chan_waiter* dequeue_slow() noexcept;
+    chan_waiter* dequeue() noexcept;
 };
 
-/// The shared state of a channel; one allocation with its ring buffer behind it.
+/// The inline part of a channel (Go's hchan). The library allocates it at
+/// the head of its own hchan, with the ring behind.
 class chan_base {
 public:
     /// Allocates a channel of `capacity` elements (0: unbuffered).
     GORO_API static chan_base* create(const elem_ops& ops, std::size_t capacity);
 
-    void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+    GORO_API void retain() noexcept;
     GORO_API void release() noexcept;
 
     // --- Immutable after create ---
-    const elem_ops* ops;
-    std::uint32_t cap;
-    unsigned char* buf;
+    std::uint32_t cap;  // elements the ring holds; 0: unbuffered
+    unsigned char* buf; // the ring; nullptr when cap == 0
 
     // --- Guarded by lock ---
     futex_lock lock;
     // closed, count and both queues' `first` are read without the lock too,
-    // as hints (lock_written); everything else only under it.
+    // as hints (lock_written); recv_at only under it.
     lock_written<bool> closed = false;
     lock_written<std::uint32_t> count = 0; // buffered elements
-    std::uint32_t recv_at = 0; // index of the oldest buffered element
+    std::uint32_t recv_at = 0;             // slot of the oldest buffered element
     wait_queue recvq;
     wait_queue sendq;
 
-private:
-    chan_base(const elem_ops& o, std::uint32_t c, unsigned char* b) noexcept : ops(&o), cap(c), buf(b) {}
+protected:
+    chan_base(std::uint32_t capacity, unsigned char* ring) noexcept : cap(capacity), buf(ring) {}
     ~chan_base() = default;
-
-    std::atomic<std::uint32_t> refs_{1}; // handles (chan, send_chan, recv_chan)
 };
+
+// The ring, written once for the inline branches below and the library.
+// `c.lock` held. The `count` buffered elements, oldest first, occupy the
+// slots from recv_at on, wrapping at cap; slot s is at buf + s * elem_size.
+
+/// The slot of the buffer's i-th oldest element; i == count is the slot the
+/// next push goes to (then count < cap).
+inline unsigned char* ring_slot(const chan_base& c, std::uint32_t i, std::size_t elem_size) noexcept
+{
+    std::size_t s = std::size_t(c.recv_at) + i; // not 32-bit: recv_at + i may pass 2^32 - 1
+    if (s >= c.cap)
+        s -= c.cap;
+    return c.buf + s * elem_size;
+}
+
+/// Where the next push goes; count < cap. The pusher constructs the element
+/// there, then increments count.
+inline unsigned char* ring_push_slot(const chan_base& c, std::size_t elem_size) noexcept
+{
+    return ring_slot(c, c.count, elem_size);
+}
+
+/// Drops the oldest element from the ring once it was moved out of
+/// ring_slot(c, 0, ...) and destroyed; count > 0.
+inline void ring_pop(chan_base& c) noexcept
+{
+    c.recv_at = c.recv_at + 1 == c.cap ? 0 : c.recv_at + 1;
+    --c.count;
+}
 
 // Every operation on a non-nil channel takes its lock inline, in the caller,
 // and first tries the buffer branch of the library's send_now / recv_now
@@ -152,8 +194,7 @@ private:
 // or a buffered value, so it always falls through. If the branch does not
 // apply, the caller hands the channel, still locked, to the library's
 // *_locked function, which handles every case and releases the lock: one
-// lock round trip per operation either way. The slot layout (element i at
-// buf + i * sizeof(T)) is chan_base::create's.
+// lock round trip per operation either way.
 
 /// The inline buffer branch of a send; `c.lock` held. On true `value` was
 /// moved into the buffer; on false nothing was touched.
@@ -162,10 +203,7 @@ bool buffered_send_locked(chan_base& c, T& value) noexcept
 {
     if (c.closed || !c.recvq.empty() || c.count >= c.cap)
         return false;
-    std::uint32_t at = c.recv_at + c.count;
-    if (at >= c.cap)
-        at -= c.cap;
-    ::new (static_cast<void*>(c.buf + std::size_t(at) * sizeof(T))) T(std::move(value));
+    ::new (static_cast<void*>(ring_push_slot(c, sizeof(T)))) T(std::move(value));
     ++c.count;
     return true;
 }
@@ -178,19 +216,29 @@ bool buffered_recv_locked(chan_base& c, void* out) noexcept
 {
     if (c.count == 0 || !c.sendq.empty())
         return false;
-    T* v = std::launder(reinterpret_cast<T*>(c.buf + std::size_t(c.recv_at) * sizeof(T)));
+    T* v = std::launder(reinterpret_cast<T*>(ring_slot(c, 0, sizeof(T))));
     ::new (out) T(std::move(*v));
     v->~T();
-    c.recv_at = c.recv_at + 1 == c.cap ? 0 : c.recv_at + 1;
-    --c.count;
+    ring_pop(c);
     return true;
 }
 
-// Blocking operations, called from await_suspend with `c.lock` held (taken by
-// await_ready, which found the buffer branch did not apply); they release it.
-// Each returns false when the operation completed without parking (the
-// caller resumes at once) and true when the goroutine parked (or yielded
-// because its budget ran out, the operation already done).
+/// An operation completed without parking: spends one unit of the
+/// cooperative budget and returns false (resume now), or, with no budget
+/// left, yields the goroutine and returns true.
+inline bool completed(std::coroutine_handle<> leaf) noexcept
+{
+    if (spend_budget())
+        return false;
+    yield_now(leaf);
+    return true;
+}
+
+// Blocking operations, called from await_suspend with `c.lock` held (taken
+// there, and the buffer branch found not to apply); they release it. Each
+// returns false when the operation completed without parking (the caller
+// resumes at once) and true when the goroutine parked (or yielded because
+// its budget ran out, the operation already done).
 GORO_API bool chan_send_locked(chan_base& c, void* value, chan_waiter& w, std::coroutine_handle<> leaf);
 GORO_API bool chan_recv_locked(chan_base& c, void* out, chan_waiter& w, std::coroutine_handle<> leaf);
 /// A send (`send`) or receive on a nil channel: parks the goroutine forever.
