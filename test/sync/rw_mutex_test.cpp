@@ -108,11 +108,14 @@ goro::task<void> lock_then_rlock(goro::rw_mutex* rw)
     auto lk = co_await rw->rlock();
 }
 
-goro::task<void> yield_until_count(std::atomic<int>* n, int want)
+// Yields until `n` reaches `want`; false if it does not. The caller reports
+// that in its result rather than asserting: it may run on any worker, and
+// Catch2's assertions are not thread-safe.
+goro::task<bool> yield_until_count(std::atomic<int>* n, int want)
 {
     for (int i = 0; i < 1000 && n->load() < want; ++i)
         co_await goro::yield();
-    REQUIRE(n->load() == want);
+    co_return n->load() == want;
 }
 
 } // namespace
@@ -193,7 +196,9 @@ TEST_CASE("rw_mutex: readers blocked by a writer get in before the next writer (
         goro::go(logger(&rw, false, &log, &started, &wg));
         goro::go(logger(&rw, true, &log, &started, &wg));
         goro::go(logger(&rw, false, &log, &started, &wg));
-        co_await yield_until_count(&started, 4); // all four parked behind us
+        bool all_started = co_await yield_until_count(&started, 4); // all four parked behind us
+        if (!all_started)
+            co_return "the lockers did not start";
         lk.unlock();
         co_await wg.wait();
         co_return log;
@@ -227,7 +232,9 @@ TEST_CASE("rw_mutex: a waiting writer makes try_rlock fail", "[rw_mutex]")
         auto rlk = co_await rw.rlock();
         wg.add(1);
         goro::go(logger(&rw, true, &log, &started, &wg));
-        co_await yield_until_count(&started, 1);
+        bool writer_started = co_await yield_until_count(&started, 1);
+        if (!writer_started)
+            co_return -1;
         int result = 0;
         for (int i = 0; i < 1000 && log.empty() && rw.try_rlock(); ++i) { // until the writer has announced itself
             rw.runlock();
