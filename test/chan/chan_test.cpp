@@ -80,7 +80,9 @@ TEST_CASE("chan: an unbuffered send completes only once received", "[chan]")
     CHECK(rt.run(fn()) == 42);
 }
 
-TEST_CASE("chan: a buffered send completes without a receiver until the buffer is full", "[chan]")
+// [policy]: expects ten yields at one P to let the sender run up to its
+// fourth send.
+TEST_CASE("chan: a buffered send completes without a receiver until the buffer is full (1 P)", "[chan][policy]")
 {
     goro::runtime rt(goro::runtime_config{1});
     auto fn = []() -> goro::task<int> {
@@ -270,7 +272,7 @@ TEST_CASE("chan: buffered values are destroyed with the last handle", "[chan]")
     CHECK(goro::run(fn()) == 0);
 }
 
-TEST_CASE("chan: a loop over an always-ready channel yields to others (1 P)", "[chan]")
+TEST_CASE("chan: a loop over an always-ready channel yields to others (1 P)", "[chan][policy]")
 {
     goro::runtime rt(goro::runtime_config{1});
     auto fn = []() -> goro::task<long> {
@@ -284,7 +286,7 @@ TEST_CASE("chan: a loop over an always-ready channel yields to others (1 P)", "[
         }
         co_return i;
     };
-    CHECK(rt.run(fn()) <= 256);
+    CHECK(rt.run(fn()) <= 256); // the budget is 128 per slice
 }
 
 namespace {

@@ -94,7 +94,7 @@ TEST_CASE("fairness: a runnext ping-pong pair does not starve a third goroutine 
     CHECK(rounds < 1'000'000);
 }
 
-TEST_CASE("fairness: the cooperative budget interrupts synchronous completions (1 P)", "[fairness]")
+TEST_CASE("fairness: the cooperative budget interrupts synchronous completions (1 P)", "[fairness][policy]")
 {
     goro::runtime rt(goro::runtime_config{1});
     auto fn = []() -> goro::task<long> {
