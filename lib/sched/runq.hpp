@@ -8,8 +8,9 @@
 //     wants *before* its CAS; if the CAS fails the copy is discarded. The slots
 //     are std::atomic (relaxed) because the owner may overwrite a slot a thief is
 //     reading — harmless in Go, a data race in C++ without atomics.
-//   - `runnext` holds the goroutine most recently readied or started by this P;
-//     it runs before the ring (it inherits the time slice of the goroutine that
+//   - `runnext` holds the goroutine most recently readied by this P (new
+//     goroutines go to the ring tail instead; see scheduler.cpp); it runs
+//     before the ring (it inherits the time slice of the goroutine that
 //     readied it, so ping-pong pairs stay on one P). The owner swaps it; thieves
 //     take it by CAS only in their last steal pass.
 //   - A push into a full ring hands half of it plus the new goroutine to an

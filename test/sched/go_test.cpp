@@ -151,13 +151,26 @@ TEST_CASE("go(fn, args...): fn and args are copied into the goroutine's frame", 
     CHECK(goro::run(fn()) == "copied5+moved");
 }
 
+namespace {
+// What the main goroutine saw; checked on the test thread after run().
+struct runtime_view {
+    unsigned procs = 0;
+    long at_start = 0; // goroutines alive when main began
+    long during = 0;   // with ten more parked
+};
+
+goro::task<long> goroutines_at_start() { co_return goro::num_goroutine(); }
+} // namespace
+
 TEST_CASE("run: gomaxprocs, num_goroutine and runtime_config", "[go]")
 {
+    CHECK(goro::num_goroutine() == 0); // no runtime is running
     goro::runtime rt(goro::runtime_config{3});
     CHECK(rt.procs() == 3);
-    auto fn = []() -> goro::task<long> {
-        CHECK(goro::gomaxprocs() == 3);
-        CHECK(goro::num_goroutine() == 1); // main
+    auto fn = []() -> goro::task<runtime_view> {
+        runtime_view view;
+        view.procs = goro::gomaxprocs();
+        view.at_start = goro::num_goroutine();
         goro::wait_group gate, started;
         gate.add(1);
         started.add(10);
@@ -167,15 +180,18 @@ TEST_CASE("run: gomaxprocs, num_goroutine and runtime_config", "[go]")
                 co_await g->wait();
             }, &gate, &started);
         co_await started.wait();
-        long during = goro::num_goroutine();
+        view.during = goro::num_goroutine();
         gate.done();
         while (goro::num_goroutine() > 1)
             co_await goro::yield();
-        co_return during;
+        co_return view;
     };
-    CHECK(rt.run(fn()) == 11);
-    CHECK(goro::num_goroutine() == 0);
-    // A runtime runs again.
+    runtime_view view = rt.run(fn());
+    CHECK(view.procs == 3);
+    CHECK(view.at_start == 1); // main
+    CHECK(view.during == 11);
+    // A runtime runs again, counting only its own goroutines.
+    CHECK(rt.run(goroutines_at_start()) == 1);
     CHECK(rt.run(square(4)) == 16);
 }
 

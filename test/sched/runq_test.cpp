@@ -1,7 +1,10 @@
 // The local run queue (lib/sched/runq.hpp) at a tiny capacity, so overflow,
 // wrap-around and runnext edges are reached in a few operations, plus a
 // randomized multi-thread test: one owner pushes and pops while thieves steal;
-// every item must be taken exactly once.
+// every item must be taken exactly once. The tests tagged [policy] pin Go's
+// queueing choices (runnext first, the old runnext kicked to the tail, half
+// the ring per overflow and per steal, runnext stolen last), not just the
+// queue's correctness.
 #include "sched/runq.hpp"
 
 #include <catch2/catch.hpp>
@@ -41,7 +44,7 @@ item* pop(small_q& q, bool allow_next = true)
 }
 } // namespace
 
-TEST_CASE("runq: FIFO order in the ring, runnext first", "[runq]")
+TEST_CASE("runq: FIFO order in the ring, runnext first", "[runq][policy]")
 {
     small_q q;
     item a{1}, b{2}, c{3};
@@ -58,7 +61,7 @@ TEST_CASE("runq: FIFO order in the ring, runnext first", "[runq]")
     CHECK(q.empty());
 }
 
-TEST_CASE("runq: a new runnext kicks the old one to the tail", "[runq]")
+TEST_CASE("runq: a new runnext kicks the old one to the tail", "[runq][policy]")
 {
     small_q q;
     item a{1}, b{2}, c{3};
@@ -70,7 +73,7 @@ TEST_CASE("runq: a new runnext kicks the old one to the tail", "[runq]")
     CHECK(pop(q) == &b);
 }
 
-TEST_CASE("runq: skipping runnext takes the ring, and runnext when the ring is empty", "[runq]")
+TEST_CASE("runq: skipping runnext takes the ring, and runnext when the ring is empty", "[runq][policy]")
 {
     small_q q;
     item a{1}, b{2};
@@ -83,7 +86,7 @@ TEST_CASE("runq: skipping runnext takes the ring, and runnext when the ring is e
     CHECK(from_next);
 }
 
-TEST_CASE("runq: a full ring overflows half of itself plus the new item", "[runq]")
+TEST_CASE("runq: a full ring overflows half of itself plus the new item", "[runq][policy]")
 {
     small_q q;
     item it[6];
@@ -129,7 +132,7 @@ TEST_CASE("runq: put_many appends in order", "[runq]")
     CHECK(pop(q) == &it[2]);
 }
 
-TEST_CASE("runq: steal takes half, rounding up, and returns one to run", "[runq]")
+TEST_CASE("runq: steal takes half, rounding up, and returns one to run", "[runq][policy]")
 {
     small_q victim, thief;
     item it[4];
@@ -143,7 +146,7 @@ TEST_CASE("runq: steal takes half, rounding up, and returns one to run", "[runq]
     CHECK(pop(victim) == &it[2]);
 }
 
-TEST_CASE("runq: runnext is stolen only when asked and the ring is empty", "[runq]")
+TEST_CASE("runq: runnext is stolen only when asked and the ring is empty", "[runq][policy]")
 {
     small_q victim, thief;
     item a;

@@ -169,7 +169,7 @@ TEST_CASE("once: a function awaiting its own once panics instead of deadlocking"
           "goro::once::call: called from inside its own function (it would wait for itself forever) (done)");
 }
 
-TEST_CASE("once: calls on a done once spend the cooperative budget (1 P)", "[once][fairness]")
+TEST_CASE("once: calls on a done once spend the cooperative budget (1 P)", "[once][fairness][policy]")
 {
     goro::runtime rt(goro::runtime_config{1});
     goro::once o;

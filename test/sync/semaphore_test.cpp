@@ -97,7 +97,8 @@ TEST_CASE("semaphore: weighted acquire, try_acquire and release", "[semaphore]")
     CHECK(goro::run(fn()) == 7);
 }
 
-TEST_CASE("semaphore: a large waiter at the head blocks smaller later ones (1 P)", "[semaphore]")
+// [policy]: expects ten yields at one P to let a granted waiter run.
+TEST_CASE("semaphore: a large waiter at the head blocks smaller later ones (1 P)", "[semaphore][policy]")
 {
     goro::runtime rt(goro::runtime_config{1});
     auto fn = []() -> goro::task<std::string> {
@@ -123,7 +124,8 @@ TEST_CASE("semaphore: a large waiter at the head blocks smaller later ones (1 P)
     CHECK(rt.run(fn()) == "-L|s");
 }
 
-TEST_CASE("semaphore: one release grants every head waiter that fits, and no further (1 P)", "[semaphore]")
+// [policy]: expects ten yields at one P to let the granted waiters run.
+TEST_CASE("semaphore: one release grants every head waiter that fits, and no further (1 P)", "[semaphore][policy]")
 {
     goro::runtime rt(goro::runtime_config{1});
     auto fn = []() -> goro::task<std::string> {
@@ -217,7 +219,7 @@ TEST_CASE("semaphore: waiting outside a goroutine panics and takes nothing", "[s
     CHECK(s.try_acquire(2));
 }
 
-TEST_CASE("semaphore: an acquire/release loop spends the cooperative budget (1 P)", "[semaphore][fairness]")
+TEST_CASE("semaphore: an acquire/release loop spends the cooperative budget (1 P)", "[semaphore][fairness][policy]")
 {
     goro::runtime rt(goro::runtime_config{1});
     goro::semaphore s(1);

@@ -14,7 +14,7 @@
 //
 // and exits 1 if the values received do not add up to 0 + 1 + ... + (M - 1).
 // Go twins: go/chan_mpmc_buffered and go/chan_mpmc_unbuffered (one package,
-// go/mpmc). Bar (DESIGN.md section 5): at least 2x Go's throughput.
+// go/mpmc). Bar (docs/performance.md, "Bars"): at least 2x Go's throughput.
 #include "bench_args.hpp"
 
 #include <goro/chan.hpp>

@@ -11,7 +11,7 @@
 // With one P every round trip parks and readies each goroutine once; with
 // two the players may sit on different workers and the value crosses cores.
 // compare.sh runs it at both. Go twin: go/chan_pingpong/main.go. Bar
-// (DESIGN.md section 5): at least 2x Go's throughput.
+// (docs/performance.md, "Bars"): at least 2x Go's throughput.
 #include "bench_args.hpp"
 
 #include <goro/chan.hpp>

@@ -20,7 +20,7 @@
 # Steps: (1) configure and build a release tree of goro in $BENCH_BUILD,
 # (2) build the Go twins under tools/bench/go into the same tree, (3) run each
 # pair alternately, goro then Go, RUNS times, (4) print each side's median and
-# the ratio against the bar of DESIGN.md section 5. Every benchmark program
+# the ratio against the benchmark's bar. Every benchmark program
 # prints exactly one line "<name> <metric> <value>"; anything else is an error.
 set -euo pipefail
 
@@ -47,7 +47,8 @@ for v in "$runs" "$procs" "$timeout_s"; do
     [[ $v =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: not a positive integer: '$v'" >&2; exit 2; }
 done
 
-# The bars of DESIGN.md section 5, and how each figure is compared with Go's.
+# The bars, as docs/performance.md states them (its table "Bars": change both
+# together), and how each figure is compared with Go's.
 #   time:  speedup = Go / goro, higher is better; bar is a minimum speedup
 #   bytes: ratio = goro / Go, lower is better; bar is a maximum ratio
 declare -A kind=([spawn]=time [yield_ping]=time [park_mem]=bytes

@@ -11,8 +11,8 @@
 // Then it opens the gate and awaits a third wait_group until every goroutine
 // has exited: the line is printed only once all N have finished, so a run
 // that prints it also shows that a million parked goroutines all complete.
-// Go twin: go/park_mem/main.go (same RSS source, no GC call). Bar (DESIGN.md
-// section 5): at most 1/10 of Go's bytes per goroutine.
+// Go twin: go/park_mem/main.go (same RSS source, no GC call). Bar
+// (docs/performance.md, "Bars"): at most 1/10 of Go's bytes per goroutine.
 #include "bench_args.hpp"
 
 #include <goro/go.hpp>

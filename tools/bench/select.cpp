@@ -11,7 +11,7 @@
 //   select ns_per_op <float>
 //
 // and exits 1 if the sum is not 0 + 1 + ... + (M - 1). Go twin: go/select.
-// Bar (DESIGN.md section 5): at least 2x Go's throughput.
+// Bar (docs/performance.md, "Bars"): at least 2x Go's throughput.
 #include "bench_args.hpp"
 
 #include <goro/chan.hpp>

@@ -7,8 +7,8 @@
 //
 //   spawn ns_per_op <float>
 //
-// Go twin: go/spawn/main.go. Bar (DESIGN.md section 5): at least 5x faster
-// than Go.
+// Go twin: go/spawn/main.go. Bar (docs/performance.md, "Bars"): at least 5x
+// faster than Go.
 #include "bench_args.hpp"
 
 #include <goro/go.hpp>

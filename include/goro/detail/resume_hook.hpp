@@ -16,7 +16,8 @@
 // the awaiter, so in the parked goroutine's own frame: it allocates nothing.
 // Nothing in the runtime destroys a goroutine's leaf (shutdown destroys root
 // frames, which own the awaiter and so the hook), so `destroy` only reports
-// a broken invariant. See lib/sync/resume_hook.cpp.
+// a broken invariant. Hooks are armed by arm_hook (lib/sync/resume_hook.hpp);
+// the destroy entry, resume_hook_destroyed, is in lib/sync/sema.cpp.
 #pragma once
 
 #include <goro/config.hpp>
