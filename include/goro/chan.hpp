@@ -131,8 +131,17 @@ struct [[nodiscard]] recv_awaiter {
     chan_waiter w; // w.success: written by whoever completes the receive
     alignas(T) unsigned char storage[sizeof(T)];
 
-    explicit recv_awaiter(chan_base* ch) noexcept : c(ch) {}
-    recv_awaiter(recv_awaiter&& o) noexcept : c(o.c) {} // only before use: nothing queued, no value yet
+    explicit recv_awaiter(chan_base* ch) noexcept : c(ch) { w.success = false; }
+    recv_awaiter(recv_awaiter&& o) noexcept : c(o.c) { w.success = false; } // only before use: nothing queued, no value yet
+    recv_awaiter& operator=(recv_awaiter&&) = delete;
+    /// A value delivered but never taken (the goroutine was destroyed at the
+    /// end of its run before it resumed) dies here.
+    ~recv_awaiter()
+    {
+        if constexpr (!std::is_trivially_destructible_v<T>)
+            if (w.success)
+                std::launder(reinterpret_cast<T*>(storage))->~T();
+    }
 
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> leaf)
@@ -145,6 +154,7 @@ struct [[nodiscard]] recv_awaiter {
     {
         if (!w.success)
             return std::nullopt;
+        w.success = false; // taken: the destructor leaves storage alone
         T* v = std::launder(reinterpret_cast<T*>(storage));
         std::optional<T> out(std::move(*v));
         v->~T();

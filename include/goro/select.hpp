@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <new>
 #include <optional>
-#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -41,10 +40,14 @@ struct select_case {
 /// take the default (fired = -1), or enqueue a waiter on every case and park
 /// (fired = -2, returns true). `order` and `locks` are scratch of n entries.
 GORO_API bool select_start(select_case* cases, std::uint16_t n, bool has_default, std::uint16_t* order,
-                           chan_base** locks, std::uint16_t& nlocks, select_state& st,
+                           chan_base** locks, std::uint16_t& nlocks, select_state& st, parked_on& parked,
                            std::coroutine_handle<> leaf, int& fired);
-/// Pass 3, after a parked select was readied: unlinks every case's waiter
-/// and returns the index of the case that fired.
+/// Throws goro::panic naming the case asked for and the case that fired.
+[[noreturn]] GORO_API void throw_case_did_not_fire(std::size_t asked, std::size_t fired);
+
+/// Pass 3, after a parked select was readied (or when it is destroyed
+/// parked): unlinks every case's waiter and returns the index of the case
+/// that fired.
 GORO_API std::uint16_t select_finish(select_case* cases, std::uint16_t n, chan_base** locks, std::uint16_t nlocks,
                                      select_state& st) noexcept;
 
@@ -112,8 +115,7 @@ private:
         static_assert(!std::is_same_v<typename detail::case_traits<C>::value, std::monostate>,
                       "select_result::get: only a receive case has a value");
         if (index_ != I)
-            throw panic("goro::select_result::get: case " + std::to_string(I) + " did not fire (case " +
-                        std::to_string(index_) + " did)");
+            detail::throw_case_did_not_fire(I, index_);
     }
 
     std::size_t index_ = no_case;
@@ -153,6 +155,16 @@ class [[nodiscard]] select_awaiter {
 
 public:
     explicit select_awaiter(Cases&&... cases) : cases_(std::move(cases)...) {}
+    select_awaiter(select_awaiter&&) = default; // only before use
+    select_awaiter& operator=(select_awaiter&&) = delete;
+    /// A select destroyed while parked, or readied but not yet resumed (its
+    /// goroutine destroyed at the end of its run), takes its waiters off
+    /// every channel; a received value never taken dies with its case.
+    ~select_awaiter()
+    {
+        if (fired_ == -2)
+            detail::select_finish(desc_.data(), std::uint16_t(n), locks_.data(), nlocks_, state_);
+    }
 
     bool await_ready() const noexcept { return false; }
 
@@ -160,14 +172,14 @@ public:
     {
         describe(std::make_index_sequence<total>{});
         return detail::select_start(desc_.data(), std::uint16_t(n), has_default, order_.data(), locks_.data(),
-                                    nlocks_, state_, leaf, fired_);
+                                    nlocks_, state_, parked_, leaf, fired_);
     }
 
     select_result<Cases...> await_resume()
     {
-        int k = fired_;
-        if (k == -2)
-            k = detail::select_finish(desc_.data(), std::uint16_t(n), locks_.data(), nlocks_, state_);
+        if (fired_ == -2)
+            fired_ = detail::select_finish(desc_.data(), std::uint16_t(n), locks_.data(), nlocks_, state_);
+        const int k = fired_;
         select_result<Cases...> r;
         if (k == -1) {
             r.index_ = default_position;
@@ -218,8 +230,11 @@ private:
     std::array<detail::select_case, slots> desc_;
     std::array<std::uint16_t, slots> order_;
     std::array<detail::chan_base*, slots> locks_;
+    detail::parked_on parked_{};
     std::uint16_t nlocks_ = 0;
-    int fired_ = -2;
+    // -3: not started; -2: parked (waiters queued until select_finish);
+    // -1: the default; else the channel case that fired.
+    int fired_ = -3;
 };
 
 /// `co_await goro::select(a.recv(), b.send(x), goro::default_case)`: Go's

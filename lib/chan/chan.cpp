@@ -45,9 +45,9 @@
 // with the value still in the buffer (a second lock round-trip per element).
 
 #include "chan/chan_ops.hpp"
+#include "sched/park.hpp"
 
 #include <goro/detail/chan_core.hpp>
-#include <goro/detail/sched.hpp>
 #include <goro/panic.hpp>
 
 #include <cstdlib>
@@ -270,19 +270,38 @@ namespace {
 
 // Parks the running goroutine on `q` with `w`. Lock held; its release by the
 // caller publishes w, which the goroutine never touches again until readied.
-bool park_on(wait_queue& q, chan_waiter& w, void* slot, std::coroutine_handle<> leaf, wait_reason why,
-             const char* what)
+// A parked plain send or receive at the end of a run (lib/sched/park.hpp).
+template <wait_queue chan_base::*Queue>
+bool withdraw_waiter(parked_on& p) noexcept
 {
-    goroutine& g = require_g(what);
-    g.leaf = leaf;
-    g.reason = why;
-    w.g = &g;
-    w.slot = slot;
-    w.sel = nullptr;
-    w.success = false;
-    q.push_back(w);
+    auto& c = *static_cast<chan_base*>(p.object);
+    auto& w = waiter_of<chan_waiter>(p);
+    std::lock_guard lock(c.lock);
+    if (!w.queued)
+        return false; // a partner or close() took it
+    (c.*Queue).remove(w);
     return true;
 }
+
+template <wait_queue chan_base::*Queue>
+bool park_on(chan_base& c, std::unique_lock<futex_lock>& lock, chan_waiter& w, void* slot,
+             std::coroutine_handle<> leaf, wait_reason why, const char* what)
+{
+    goroutine& g = require_g(what);
+    wait_queue& q = c.*Queue;
+    w.parked = {&withdraw_waiter<Queue>, &c};
+    return park(g, leaf, why, &w.parked, [&] {
+        w.g = &g;
+        w.slot = slot;
+        w.sel = nullptr;
+        w.success = false;
+        q.push_back(w);
+        lock.unlock();
+        return true;
+    });
+}
+
+parked_on parked_forever{[](parked_on&) noexcept { return true; }, nullptr};
 
 } // namespace
 
@@ -292,9 +311,7 @@ bool park_on(wait_queue& q, chan_waiter& w, void* slot, std::coroutine_handle<> 
 bool chan_park_nil(std::coroutine_handle<> leaf, bool send)
 {
     goroutine& g = require_g(send ? "goro::chan: send" : "goro::chan: receive");
-    g.leaf = leaf;
-    g.reason = wait_reason::chan_nil;
-    return true;
+    return park(g, leaf, wait_reason::chan_nil, &parked_forever, [] { return true; });
 }
 
 bool chan_send_locked(chan_base& c, void* value, chan_waiter& w, std::coroutine_handle<> leaf)
@@ -313,7 +330,7 @@ bool chan_send_locked(chan_base& c, void* value, chan_waiter& w, std::coroutine_
         return completed(leaf);
     case try_status::would_block: break;
     }
-    return park_on(c.sendq, w, value, leaf, wait_reason::chan_send, "goro::chan: send");
+    return park_on<&chan_base::sendq>(c, lock, w, value, leaf, wait_reason::chan_send, "goro::chan: send");
 }
 
 bool chan_recv_locked(chan_base& c, void* out, chan_waiter& w, std::coroutine_handle<> leaf)
@@ -322,7 +339,7 @@ bool chan_recv_locked(chan_base& c, void* out, chan_waiter& w, std::coroutine_ha
     goroutine* wake;
     try_status st = recv_now(c, out, wake);
     if (st == try_status::would_block)
-        return park_on(c.recvq, w, out, leaf, wait_reason::chan_recv, "goro::chan: receive");
+        return park_on<&chan_base::recvq>(c, lock, w, out, leaf, wait_reason::chan_recv, "goro::chan: receive");
     lock.unlock();
     if (wake)
         ready(*wake);

@@ -37,6 +37,8 @@
 #include <goro/panic.hpp>
 #include <goro/select.hpp>
 
+#include <fmt/format.h>
+
 namespace goro::detail {
 
 namespace {
@@ -75,6 +77,17 @@ try_status step(select_case& sc, goroutine*& wake) noexcept
     return sc.is_send ? send_now(*sc.c, sc.slot, wake) : recv_now(*sc.c, sc.slot, wake);
 }
 
+// A parked select at the end of a run (lib/sched/park.hpp): it withdraws by
+// claiming itself, as a waker would, so no case can complete any more. Its
+// waiters stay queued until the awaiter's destructor runs select_finish.
+bool withdraw(parked_on& p) noexcept
+{
+    auto& st = *static_cast<select_state*>(p.object);
+    std::uint32_t expected = select_state::none;
+    return st.winner.compare_exchange_strong(expected, select_state::withdrawn, std::memory_order_acq_rel,
+                                             std::memory_order_acquire);
+}
+
 // Case `index` completed with `s` and every lock is released: wake the
 // partner it took a value from or handed one to, record the outcome.
 bool fire(select_case& sc, try_status s, goroutine* wake, std::uint16_t index, std::coroutine_handle<> leaf,
@@ -92,7 +105,8 @@ bool fire(select_case& sc, try_status s, goroutine* wake, std::uint16_t index, s
 } // namespace
 
 bool select_start(select_case* cs, std::uint16_t n, bool has_default, std::uint16_t* order, chan_base** locks,
-                  std::uint16_t& nlocks, select_state& st, std::coroutine_handle<> leaf, int& fired)
+                  std::uint16_t& nlocks, select_state& st, parked_on& parked, std::coroutine_handle<> leaf,
+                  int& fired)
 {
     goroutine& g = require_g("goro::select");
 
@@ -155,23 +169,29 @@ bool select_start(select_case* cs, std::uint16_t n, bool has_default, std::uint1
         return completed(leaf);
     }
 
-    g.leaf = leaf;
-    g.reason = wait_reason::select;
     fired = -2;
-    for (std::uint16_t i = 0; i < n; ++i) {
-        select_case& sc = cs[i];
-        if (!sc.c)
-            continue;
-        chan_waiter& w = *sc.w;
-        w.g = &g;
-        w.slot = sc.slot;
-        w.sel = &st;
-        w.case_index = i;
-        w.success = false;
-        (sc.is_send ? sc.c->sendq : sc.c->recvq).push_back(w);
-    }
-    unlock_all(locks, nl); // from here on a waker may ready us
-    return true;
+    parked = {&withdraw, &st};
+    return park(g, leaf, wait_reason::select, &parked, [&] {
+        for (std::uint16_t i = 0; i < n; ++i) {
+            select_case& sc = cs[i];
+            if (!sc.c)
+                continue;
+            chan_waiter& w = *sc.w;
+            w.g = &g;
+            w.slot = sc.slot;
+            w.sel = &st;
+            w.case_index = i;
+            w.success = false;
+            (sc.is_send ? sc.c->sendq : sc.c->recvq).push_back(w);
+        }
+        unlock_all(locks, nl); // from here on a waker may ready us
+        return true;
+    });
+}
+
+void throw_case_did_not_fire(std::size_t asked, std::size_t fired)
+{
+    throw panic(fmt::format("goro::select_result::get: case {} did not fire (case {} did)", asked, fired));
 }
 
 std::uint16_t select_finish(select_case* cs, std::uint16_t n, chan_base** locks, std::uint16_t nlocks,

@@ -15,7 +15,8 @@
 //   - the size and alignment of chan_waiter and select_state, which the
 //     awaiters embed by value so that waiting allocates nothing. Their
 //     fields are the library's, except chan_waiter::success (written by the
-//     inline branch, read by await_resume) and select_state's initial value.
+//     inline branch, read by await_resume and by a receive awaiter's
+//     destructor) and select_state's initial value.
 //   - elem_ops, which a binary builds for each element type for the library
 //     to move and destroy elements it only knows as bytes.
 //   - the GORO_API functions' signatures, and select.hpp's select_case.
@@ -65,6 +66,8 @@ inline constexpr elem_ops elem_ops_for{
 /// (the first to claim `winner` owns the outcome) is the library's.
 struct select_state {
     static constexpr std::uint32_t none = 0xffffffffu;
+    /// Claimed by the end of a run, which destroys the select unfinished.
+    static constexpr std::uint32_t withdrawn = 0xfffffffeu;
     std::atomic<std::uint32_t> winner{none};
 };
 
@@ -98,6 +101,9 @@ private:
 /// `success`, and whoever queues one (park_on, select_start) first sets every
 /// field that will be read (case_index only matters when `sel` is set).
 struct chan_waiter {
+    /// The record detail::park publishes (object: the channel; select cases
+    /// use the select's record instead).
+    parked_on parked;
     chan_waiter* prev;
     chan_waiter* next;
     goroutine* g;
