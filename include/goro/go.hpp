@@ -78,7 +78,9 @@ task<void> invoke_in_frame(F fn, Args... args)
 /// A value returned by `t` is discarded. An exception escaping `t` ends the
 /// program like an unrecovered Go panic: "panic: <what()>" and the spawn site
 /// on stderr, exit status 2.
-/// Throws goro::panic if `t` is empty or already started, or no runtime runs.
+/// Throws goro::panic if `t` is empty or already started, or no runtime runs
+/// (from a thread that is not a worker, this includes a runtime whose run()
+/// is returning); the task's frame is freed then. Callable from any thread.
 template <class T>
 void go(task<T> t, detail::spawn_site site = detail::spawn_site::here())
 {
@@ -112,6 +114,9 @@ void go(F&& fn, Args&&... args)
 /// awaited once; awaiting an empty handle throws goro::panic.
 /// Destroying the handle without awaiting it detaches the goroutine: it keeps
 /// running, and an exception it throws then ends the program as for goro::go.
+/// A handle that outlives its run keeps the goroutine's frame: awaiting it
+/// returns the result if the goroutine finished, and throws goro::panic if
+/// the run ended first (the frame is then destroyed with the handle).
 template <class T>
 class [[nodiscard]] join_handle {
 public:

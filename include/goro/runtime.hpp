@@ -85,10 +85,12 @@ public:
     /// Runs `main` as the main goroutine and blocks until it returns, then
     /// returns its value or rethrows its exception. The calling thread becomes
     /// the worker of P 0; procs-1 more threads are started and joined before
-    /// run() returns. Goroutines still runnable when main returns are destroyed
-    /// without running further; goroutines parked then are abandoned (their
-    /// frames are not freed, since a wait queue may still point into them), as
-    /// Go abandons goroutines when main returns.
+    /// run() returns. No goroutine of the run outlives it: those still
+    /// runnable when main returns are destroyed without running further, and
+    /// those parked are taken off what they wait on (leaving channels and
+    /// sync objects consistent), then destroyed; destroying a goroutine runs
+    /// its frames' destructors (docs/guide/goroutines.md, "When main
+    /// returns").
     template <class T>
     T run(task<T> main)
     {

@@ -155,8 +155,6 @@ class [[nodiscard]] select_awaiter {
 
 public:
     explicit select_awaiter(Cases&&... cases) : cases_(std::move(cases)...) {}
-    select_awaiter(select_awaiter&&) = default; // only before use
-    select_awaiter& operator=(select_awaiter&&) = delete;
     /// A select destroyed while parked, or readied but not yet resumed (its
     /// goroutine destroyed at the end of its run), takes its waiters off
     /// every channel; a received value never taken dies with its case.
