@@ -1,4 +1,4 @@
-// Export macro and compiler checks shared by every public header.
+// Export and ABI macros and compiler checks shared by every public header.
 #pragma once
 
 #if !defined(__cpp_impl_coroutine) || __cplusplus < 202002L
@@ -10,3 +10,12 @@
 #define GORO_API __attribute__((visibility("default")))
 
 #define GORO_NOINLINE __attribute__((noinline))
+
+#include <goro/version.hpp>
+
+#define GORO_ABI_CONCAT_(a, b) a##b
+#define GORO_ABI_CONCAT(a, b) GORO_ABI_CONCAT_(a, b)
+/// The inline namespace that holds every goro name, goro::abi_v<N> for ABI
+/// version N (version.hpp): `namespace goro::inline GORO_ABI { ... }`. Users
+/// write goro::chan as usual; the linker sees goro::abi_v1::chan.
+#define GORO_ABI GORO_ABI_CONCAT(abi_v, GORO_ABI_VERSION)
