@@ -83,7 +83,7 @@ template <class T>
 void go(task<T> t, detail::spawn_site site = detail::spawn_site::here())
 {
     auto h = detail::make_root(t, detail::g_kind::detached, site, "goro::go: empty or already started task");
-    detail::start_goroutine(h.promise());
+    detail::start_goroutine(h.promise(), "goro::go");
 }
 
 /// Starts `fn(args...)` as a detached goroutine. `fn` and every argument are
@@ -187,7 +187,7 @@ template <class T>
 join_handle<T> spawn(task<T> t, detail::spawn_site site = detail::spawn_site::here())
 {
     auto h = detail::make_root(t, detail::g_kind::joinable, site, "goro::spawn: empty or already started task");
-    detail::start_goroutine(h.promise()); // on failure it frees the frame and throws
+    detail::start_goroutine(h.promise(), "goro::spawn"); // on failure it frees the frame and throws
     return join_handle<T>(h);
 }
 

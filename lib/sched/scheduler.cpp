@@ -593,12 +593,12 @@ goroutine& require_g(const char* what)
     return *g;
 }
 
-void start_goroutine(goroutine& g)
+void start_goroutine(goroutine& g, const char* who)
 {
     scheduler* s = scheduler::active();
     if (!s) {
         g.leaf.destroy(); // the root's own frame, not started: nothing will ever run it
-        throw panic("goro::go: no goro runtime is running (start one with goro::run)");
+        throw panic(fmt::format("{}: no goro runtime is running (start one with goro::run)", who));
     }
     g.continuation = g.leaf; // a root remembers its own frame (for shutdown)
     s->start(g);
