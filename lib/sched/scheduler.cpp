@@ -119,6 +119,7 @@
 #include "base/cpu_relax.hpp"
 #include "base/fatal.hpp"
 #include "sched/park.hpp"
+#include "sched/stack_guard.hpp"
 
 #include <goro/detail/sched.hpp>
 #include <goro/panic.hpp>
@@ -258,6 +259,7 @@ void scheduler::destroy_runnable() noexcept
 void scheduler::worker_main(p_state& p)
 {
     tls_p = &p;
+    p.stack_floor = stack_floor_below(static_cast<char*>(__builtin_frame_address(0)));
     while (goroutine* g = find_runnable(p)) {
         if (p.spinning)
             reset_spinning(p);
@@ -621,6 +623,17 @@ void yield_now(std::coroutine_handle<> leaf) noexcept
         p->sched->yield(*g);
         return true;
     });
+}
+
+// The stack guard (stack_guard.hpp). Never inlined, like every reader of
+// tls_p; a thread outside a worker loop has no P and no floor.
+GORO_NOINLINE std::coroutine_handle<> symmetric_transfer(std::coroutine_handle<> next) noexcept
+{
+    p_state* p = tls_p;
+    if (!p || static_cast<char*>(__builtin_frame_address(0)) >= p->stack_floor) [[likely]]
+        return next;
+    yield_now(next); // publishes the goroutine: touch nothing after this
+    return std::noop_coroutine();
 }
 
 std::uint32_t fastrand() noexcept
