@@ -60,7 +60,7 @@ task<void> main_goroutine(task<T> main, main_result<T>& out)
 
 /// Settings of a goro::runtime.
 struct runtime_config {
-    /// Number of Ps (worker threads), Go's GOMAXPROCS. 0 means: the
+    /// Number of Ps (worker threads), Go's GOMAXPROCS: 1 to 4096. 0 means: the
     /// GORO_MAXPROCS environment variable if set (1 to 4096), else the CPUs this process
     /// may run on (sched_getaffinity), capped by the cgroup CPU quota.
     unsigned procs = 0;
@@ -75,8 +75,9 @@ struct runtime_config {
 class GORO_API runtime {
 public:
     /// Resolves the P count (see runtime_config::procs). Throws
-    /// std::invalid_argument naming the value if GORO_MAXPROCS is consulted and
-    /// is not a whole number from 1 to 4096. Starts no thread.
+    /// std::invalid_argument naming the value if config.procs is above 4096,
+    /// or if GORO_MAXPROCS is consulted and is not a whole number from 1 to
+    /// 4096. Starts no thread.
     explicit runtime(runtime_config config = {});
     ~runtime();
     runtime(const runtime&) = delete;

@@ -90,7 +90,11 @@ struct task_release;
 /// - `co_await t` runs the task on the awaiting goroutine by symmetric transfer
 ///   (no trip through the scheduler, no stack growth) and resumes the awaiter
 ///   on whatever worker the task finished on. It returns the co_returned value
-///   or rethrows the exception that escaped the task.
+///   or rethrows the exception that escaped the task. Where the compiler did
+///   not make the transfer a tail call (g++ with some flags) the stack grows
+///   by a frame per call and return; past 256 KiB of a worker's stack, the
+///   goroutine is parked and continues from the worker loop (as through
+///   goro::yield), so no chain of co_awaits overflows the stack.
 /// - Move-only. Destroying a task that never started frees its frame without
 ///   running it. A task can be awaited once; awaiting an empty (moved-from or
 ///   already awaited) task throws goro::panic.
@@ -138,7 +142,7 @@ public:
         std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept
         {
             h.promise().continuation = caller;
-            return h;
+            return detail::symmetric_transfer(h);
         }
         T await_resume() { return h.promise().take(); }
     };

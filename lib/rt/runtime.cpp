@@ -142,7 +142,7 @@ void join_detach(promise_base& target, std::coroutine_handle<> frame) noexcept
 
 } // namespace detail
 
-runtime::runtime(runtime_config config) : procs_(config.procs ? config.procs : detail::default_procs()) {}
+runtime::runtime(runtime_config config) : procs_(detail::resolve_procs(config.procs)) {}
 
 runtime::~runtime() = default;
 
@@ -150,10 +150,10 @@ unsigned runtime::procs() const noexcept { return procs_; }
 
 void runtime::run_main(task<void> main)
 {
+    detail::scheduler s(procs_); // if this throws, `main` still owns its frame
     auto h = detail::make_root(main, detail::g_kind::detached, detail::spawn_site::here(),
                                "goro::runtime::run: empty main task");
     h.promise().continuation = h; // see start_goroutine
-    detail::scheduler s(procs_);
     s.run(h.promise()); // owns the main goroutine from here, even if it throws
 }
 

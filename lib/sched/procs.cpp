@@ -178,8 +178,9 @@ unsigned parse_maxprocs(const char* value)
     std::string s = value ? value : "";
     bool digits = !s.empty() && s.size() <= 4 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
     unsigned n = digits ? unsigned(std::stoul(s)) : 0;
-    if (n == 0 || n > 4096)
-        throw std::invalid_argument(fmt::format("GORO_MAXPROCS=\"{}\": want a whole number of Ps from 1 to 4096", s));
+    if (n == 0 || n > max_procs)
+        throw std::invalid_argument(
+            fmt::format("GORO_MAXPROCS=\"{}\": want a whole number of Ps from 1 to {}", s, max_procs));
     return n;
 }
 
@@ -191,6 +192,16 @@ unsigned default_procs()
     if (auto limit = cgroup_cpu_limit())
         n = std::min(n, *limit);
     return std::max(1u, n);
+}
+
+unsigned resolve_procs(unsigned procs)
+{
+    if (procs == 0)
+        return default_procs();
+    if (procs > max_procs)
+        throw std::invalid_argument(fmt::format(
+            "goro::runtime_config::procs = {}: want 1 to {} Ps, or 0 for the default", procs, max_procs));
+    return procs;
 }
 
 } // namespace goro::detail

@@ -18,11 +18,19 @@ unsigned affinity_cpus() noexcept;
 /// path from the process's cgroup up to the root.
 std::optional<unsigned> cgroup_cpu_limit(const std::string& root = "/");
 
+/// The most Ps a runtime may have (runtime_config::procs, GORO_MAXPROCS).
+inline constexpr unsigned max_procs = 4096;
+
 /// Parses a GORO_MAXPROCS value; throws std::invalid_argument naming it unless
-/// it is a positive decimal integer (at most 4096).
+/// it is a positive decimal integer (at most max_procs).
 unsigned parse_maxprocs(const char* value);
 
 /// GORO_MAXPROCS if set, else min(affinity_cpus(), cgroup_cpu_limit()).
 unsigned default_procs();
+
+/// The P count of a runtime configured with `procs` (runtime_config::procs):
+/// `procs` itself if 1 to max_procs, default_procs() if 0. Throws
+/// std::invalid_argument naming the value otherwise, or from default_procs().
+unsigned resolve_procs(unsigned procs);
 
 } // namespace goro::detail

@@ -149,6 +149,7 @@
 #include "base/cpu_relax.hpp"
 #include "base/fatal.hpp"
 #include "sched/park.hpp"
+#include "sched/stack_guard.hpp"
 
 #include <goro/detail/sched.hpp>
 #include <goro/panic.hpp>
@@ -361,6 +362,7 @@ void scheduler::abandon(goroutine& g) noexcept
 void scheduler::worker_main(p_state& p)
 {
     tls_p = &p;
+    p.stack_floor = stack_floor_below(static_cast<char*>(__builtin_frame_address(0)));
     while (goroutine* g = find_runnable(p)) {
         if (p.spinning)
             reset_spinning(p);
@@ -686,7 +688,7 @@ goroutine& require_g(const char* what)
     return *g;
 }
 
-void start_goroutine(goroutine& g)
+void start_goroutine(goroutine& g, const char* who)
 {
     g.continuation = g.leaf; // a root remembers its own frame (for shutdown)
     try {
@@ -708,7 +710,7 @@ void start_goroutine(goroutine& g)
         throw;
     }
     g.leaf.destroy(); // the root's own frame, not started: nothing will ever run it
-    throw panic("goro::go: no goro runtime is running (start one with goro::run)");
+    throw panic(fmt::format("{}: no goro runtime is running (start one with goro::run)", who));
 }
 
 void ready(goroutine& g) noexcept
@@ -767,6 +769,17 @@ void yield_now(std::coroutine_handle<> leaf) noexcept
         p->sched->global_put(*g);
         return true;
     });
+}
+
+// The stack guard (stack_guard.hpp). Never inlined, like every reader of
+// tls_p; a thread outside a worker loop has no P and no floor.
+GORO_NOINLINE std::coroutine_handle<> symmetric_transfer(std::coroutine_handle<> next) noexcept
+{
+    p_state* p = tls_p;
+    if (!p || static_cast<char*>(__builtin_frame_address(0)) >= p->stack_floor) [[likely]]
+        return next;
+    yield_now(next); // publishes the goroutine: touch nothing after this
+    return std::noop_coroutine();
 }
 
 std::uint32_t fastrand() noexcept

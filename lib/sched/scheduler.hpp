@@ -43,6 +43,7 @@ struct p_state {
     std::uint32_t short_busy = 0;     // consecutive busy periods shorter than useful_busy_ns (capped)
     std::int64_t busy_since = 0;      // when this P last started running after being dry
     std::int64_t steal_not_before = 0; // steal back-off: no stealing before this time
+    char* stack_floor = nullptr;       // transfers below this park (stack_guard.hpp)
 
     // --- Shared ---
     runq<goroutine> runq_;                   // see runq.hpp for its protocol

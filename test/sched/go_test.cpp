@@ -198,6 +198,10 @@ TEST_CASE("run: gomaxprocs, num_goroutine and runtime_config", "[go]")
 TEST_CASE("run: misuse panics", "[go]")
 {
     CHECK_THROWS_AS(goro::go(square(1)), goro::panic); // no runtime
+    // Each entry point names itself.
+    CHECK_THROWS_WITH(goro::go(square(1)), Catch::StartsWith("goro::go: no goro runtime is running"));
+    CHECK_THROWS_WITH(goro::spawn(square(1)), Catch::StartsWith("goro::spawn: no goro runtime is running"));
+    CHECK_THROWS_WITH(goro::go(&square, 1), Catch::StartsWith("goro::go: no goro runtime is running"));
     auto nested = []() -> goro::task<int> {
         try {
             goro::run(square(2));

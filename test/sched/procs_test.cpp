@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <climits>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -58,6 +59,26 @@ TEST_CASE("procs: GORO_MAXPROCS sets the runtime's P count", "[procs]")
     CHECK_THROWS_AS(goro::runtime(), std::invalid_argument);
     unsetenv("GORO_MAXPROCS");
     CHECK(goro::runtime().procs() >= 1);
+}
+
+namespace {
+goro::task<int> answer() { co_return 42; }
+} // namespace
+
+TEST_CASE("procs: runtime_config::procs is 0 (the default) or 1 to 4096", "[procs]")
+{
+    CHECK(goro::runtime(goro::runtime_config{1}).procs() == 1);
+    CHECK(goro::runtime(goro::runtime_config{4096}).procs() == 4096);
+    CHECK(goro::runtime(goro::runtime_config{0}).procs() == goro::gomaxprocs());
+    for (unsigned bad : {4097u, 5000u, 100000u, UINT_MAX})
+        CHECK_THROWS_AS(goro::runtime(goro::runtime_config{bad}), std::invalid_argument);
+    CHECK_THROWS_WITH(goro::runtime(goro::runtime_config{5000}),
+                      Catch::Contains("procs = 5000") && Catch::Contains("1 to 4096"));
+    // The constructor throws before the main task exists, so nothing leaks
+    // (the sanitizer builds run LeakSanitizer); 4096 Ps would start as many
+    // threads, so the run itself is tried with 1.
+    CHECK_THROWS_AS(goro::runtime(goro::runtime_config{UINT_MAX}).run(answer()), std::invalid_argument);
+    CHECK(goro::runtime(goro::runtime_config{1}).run(answer()) == 42);
 }
 
 TEST_CASE("procs: cgroup v2 cpu.max, tightest limit on the path wins", "[procs]")

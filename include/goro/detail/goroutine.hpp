@@ -127,6 +127,12 @@ using goroutine = promise_base;
 /// (always the worker loop). Frees or hands over the frame as `kind` says.
 GORO_API std::coroutine_handle<> goroutine_exit(promise_base& g, std::coroutine_handle<> frame) noexcept;
 
+/// What the task awaiter and a nested task's final awaiter return: `next`,
+/// unless the stack has grown past the worker's budget (a compiler that did
+/// not turn the transfer into a tail call); then it parks the running
+/// goroutine at `next` and returns noop_coroutine (lib/sched/stack_guard.hpp).
+GORO_API std::coroutine_handle<> symmetric_transfer(std::coroutine_handle<> next) noexcept;
+
 struct final_awaiter {
     bool await_ready() const noexcept { return false; }
     template <class Promise>
@@ -134,7 +140,7 @@ struct final_awaiter {
     {
         promise_base& p = h.promise();
         if (p.kind == g_kind::call)
-            return p.continuation;
+            return symmetric_transfer(p.continuation);
         return goroutine_exit(p, h);
     }
     void await_resume() const noexcept {}

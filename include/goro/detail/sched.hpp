@@ -15,8 +15,10 @@ GORO_API goroutine* current_g() noexcept;
 GORO_API goroutine& require_g(const char* what);
 
 /// Hands a new root goroutine to the scheduler (the tail of the current P's
-/// run queue, or the global queue from a thread that is not a worker).
-GORO_API void start_goroutine(goroutine& g);
+/// run queue, or the global queue from a thread that is not a worker). With
+/// no runtime running it destroys the frame and throws goro::panic, naming
+/// the entry point `who` ("goro::go").
+GORO_API void start_goroutine(goroutine& g, const char* who);
 
 /// Makes a parked goroutine runnable; its `leaf` must already be set. Callable
 /// from any thread.
