@@ -32,6 +32,7 @@
 #include <goro/detail/futex_lock.hpp>
 #include <goro/detail/goroutine.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -45,11 +46,11 @@ public:
     static constexpr std::uint32_t batch = 128;
     static constexpr std::uint32_t cache_max = 2 * batch;
 
-    /// Free slot indices owned by one thread. Its room is reserved up front,
-    /// so remove() never allocates.
+    /// Free slot indices owned by one thread: a fixed stack, so add and
+    /// remove are a few plain loads and stores.
     struct cache {
-        cache() { free.reserve(cache_max); }
-        std::vector<std::uint32_t> free;
+        std::uint32_t n = 0;
+        std::uint32_t free[cache_max];
     };
 
     goroutine_registry() = default;
@@ -59,7 +60,7 @@ public:
     /// Gives `g` a slot from `c` (owner only). Throws std::bad_alloc.
     void add(cache& c, goroutine& g)
     {
-        if (c.free.empty()) {
+        if (c.n == 0) [[unlikely]] {
             std::lock_guard lock(lock_);
             refill_locked(c);
         }
@@ -69,7 +70,7 @@ public:
     /// Frees `g`'s slot into `c` (owner only).
     void remove(cache& c, goroutine& g) noexcept
     {
-        if (c.free.size() >= cache_max) {
+        if (c.n == cache_max) [[unlikely]] {
             std::lock_guard lock(lock_);
             put(c, g, spill_locked(c));
         } else {
@@ -81,14 +82,14 @@ public:
     void add_shared(goroutine& g)
     {
         std::lock_guard lock(lock_);
-        if (shared_.free.empty())
+        if (shared_.n == 0)
             refill_locked(shared_);
         take(shared_, g);
     }
     void remove_shared(goroutine& g) noexcept
     {
         std::lock_guard lock(lock_);
-        put(shared_, g, shared_.free.size() < cache_max || spill_locked(shared_));
+        put(shared_, g, shared_.n < cache_max || spill_locked(shared_));
     }
 
     /// Calls f(g) for every goroutine holding a slot, and returns how many
@@ -123,8 +124,7 @@ private:
     }
     void take(cache& c, goroutine& g) noexcept
     {
-        const std::uint32_t slot = c.free.back();
-        c.free.pop_back();
+        const std::uint32_t slot = c.free[--c.n];
         g.slot = slot;
         at(slot).store(&g, std::memory_order_relaxed);
     }
@@ -134,14 +134,15 @@ private:
     {
         at(g.slot).store(nullptr, std::memory_order_relaxed);
         if (room)
-            c.free.push_back(g.slot); // within the room reserved: cannot throw
+            c.free[c.n++] = g.slot;
     }
     void refill_locked(cache& c);
     bool spill_locked(cache& c) noexcept;
 
     mutable futex_lock lock_;
     cache shared_;                                       // guarded by lock_
-    std::vector<std::vector<std::uint32_t>> central_;    // batches; guarded by lock_
+    using batch_of_slots = std::array<std::uint32_t, batch>;
+    std::vector<batch_of_slots> central_;                // guarded by lock_
     std::uint32_t next_fresh_ = 0;                       // guarded by lock_
     std::unique_ptr<std::atomic<goroutine*>[]> chunks_[max_chunks]; // written under lock_ (see "Slots")
 };
