@@ -214,8 +214,10 @@ scheduler::scheduler(unsigned procs)
 {
     std::uint64_t seed = std::uint64_t(monotonic_ns()) | 1;
     ps_.reserve(procs);
-    for (unsigned i = 0; i < procs; ++i)
+    for (unsigned i = 0; i < procs; ++i) {
         ps_.push_back(std::make_unique<p_state>(*this, i, central_frames_, next_random(seed) | 1));
+        registry_.attach(ps_.back()->slots);
+    }
     for (std::uint32_t c = 1; c <= procs; ++c)
         if (std::gcd(c, procs) == 1)
             coprimes_.push_back(c);
