@@ -15,14 +15,17 @@
 
 namespace goro::detail {
 
+/// Every field is set before it is read: `parked` by the primitive before it
+/// parks (its withdraw undoes what the primitive counted), the others when
+/// acquire_or_park queues the waiter, after which they belong to the sema's
+/// lock. A waiter embedded in an awaiter's slow-path state is therefore left
+/// uninitialized by the fast path.
 struct sema_waiter {
-    /// Filled in by the primitive before it parks (its withdraw undoes what
-    /// the primitive counted); the list fields belong to the sema's lock.
-    parked_on parked{};
-    sema_waiter* prev = nullptr;
-    sema_waiter* next = nullptr;
-    goroutine* g = nullptr;
-    bool queued = false;
+    parked_on parked;
+    sema_waiter* prev;
+    sema_waiter* next;
+    goroutine* g;
+    bool queued;
 };
 
 class sema {
