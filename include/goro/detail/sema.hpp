@@ -12,6 +12,7 @@
 
 #include <coroutine>
 #include <cstdint>
+#include <mutex>
 
 namespace goro::detail {
 
@@ -43,6 +44,18 @@ public:
     /// Unlinks `w` if it is still queued (true); false if a release took it.
     /// For the primitives' withdraw functions.
     GORO_API bool withdraw(sema_waiter& w) noexcept;
+    /// As withdraw(), but only if `undo()`, called under the sema's lock
+    /// while `w` is still queued, agrees (it undoes the primitive's count);
+    /// false if it does not: a release is on its way to `w`.
+    template <class Undo>
+    bool withdraw_if(sema_waiter& w, Undo undo) noexcept
+    {
+        std::lock_guard lock(lock_);
+        if (!w.queued || !undo())
+            return false;
+        waiters_.unlink(w);
+        return true;
+    }
 
 private:
     spinlock lock_;
