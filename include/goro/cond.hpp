@@ -27,6 +27,9 @@ struct cond_waiter {
     goroutine* g = nullptr;
     std::uint32_t ticket = 0;
     bool queued = false;
+    /// The wait unlocked the mutex and has not relocked it yet: an awaiter
+    /// destroyed meanwhile must not leave its guard owning the mutex.
+    bool unlocked = false;
 };
 
 } // namespace detail
@@ -48,15 +51,30 @@ struct cond_waiter {
 /// ticket not yet woken, even if that goroutine has not parked yet (it then
 /// does not park). signal() and broadcast() never suspend and may be called
 /// with or without the mutex held, from any thread. Not copyable or movable.
+///
+/// When a run ends, a goroutine inside wait() is destroyed wherever it is
+/// (parked, signalled, or relocking the mutex); the guard it gave wait(lk)
+/// then no longer owns the mutex, since the waiter does not hold it, and the
+/// next run finds cond and mutex consistent. A signal that woke a goroutine
+/// that never ran is spent.
 class GORO_API cond {
 public:
     struct [[nodiscard]] wait_awaiter {
         cond& c;
+        /// The guard given to wait(lk), if any.
+        mutex::guard* lk = nullptr;
         detail::cond_waiter w{};
 
+        /// Destroyed with its goroutine's frame before it relocked the mutex
+        /// (the end of a run): see cond.cpp, "A waiter destroyed mid-wait".
+        ~wait_awaiter()
+        {
+            if (w.unlocked) [[unlikely]]
+                c.abandon_wait(w, lk);
+        }
         bool await_ready() const noexcept { return false; }
         bool await_suspend(std::coroutine_handle<> leaf) { return c.wait_slow(w, leaf); }
-        void await_resume() const noexcept {}
+        void await_resume() noexcept { w.unlocked = false; } // relocked
     };
 
     /// A cond whose waiters hold `mu` (Go's sync.NewCond(&mu)); `mu` must
@@ -89,6 +107,7 @@ public:
 private:
     bool wait_slow(detail::cond_waiter& w, std::coroutine_handle<> leaf);
     static bool withdraw(detail::parked_on& p) noexcept;
+    void abandon_wait(detail::cond_waiter& w, mutex::guard* lk) noexcept;
 
     mutex* mu_;
     std::atomic<std::uint32_t> wait_{0};   // next ticket to hand out

@@ -37,7 +37,9 @@ struct mutex_waiter {
     /// CLOCK_MONOTONIC nanoseconds when this waiter first queued (0: not yet).
     std::int64_t wait_start;
     bool starving;
-    /// The mutex's semaphore woke this waiter (rather than a yield ending).
+    /// The mutex's semaphore woke this waiter (rather than a yield ending),
+    /// and it has not acted on the wake yet: an awaiter destroyed in that
+    /// state undoes what the wake changed (mutex::abandon_wait).
     bool sema_woke;
 };
 
@@ -60,6 +62,12 @@ struct mutex_waiter {
 /// waited less than 1 ms, or the last waiter, takes it.
 ///
 /// The uncontended lock and unlock are one atomic compare-and-swap each.
+///
+/// When a run ends, a goroutine waiting for the lock is destroyed with it:
+/// one that unlock woke but that never ran gives back what the wake gave it
+/// (the lock itself, in starvation mode), and a guard in a destroyed frame
+/// unlocks as usual, so the next run finds the mutex consistent. A lock held
+/// outside any frame stays held.
 class GORO_API mutex {
 public:
     /// Releases the lock, waking a waiting goroutine if needed. Never suspends;
@@ -92,20 +100,36 @@ public:
 
     struct [[nodiscard]] lock_awaiter {
         mutex& mu;
-        /// The cooperative budget ran out: yield first, lock when rescheduled.
-        bool out_of_budget = false;
+        /// How far the lock got. `slow`: lock_slow prepared `w`.
+        enum class phase : std::uint8_t {
+            fast,
+            out_of_budget, // the cooperative budget ran out: yield first, lock when rescheduled
+            slow,
+        } at = phase::fast;
         detail::mutex_waiter w; // left uninitialized until the slow path needs it
 
         explicit lock_awaiter(mutex& m) noexcept : mu(m) {}
+        /// Destroyed with its goroutine's frame after a wake it never acted
+        /// on (the end of a run): gives back what the wake gave it.
+        ~lock_awaiter()
+        {
+            if (at == phase::slow && w.sema_woke) [[unlikely]]
+                mu.abandon_wait(w);
+        }
         bool await_ready() noexcept
         {
             if (!detail::spend_budget()) {
-                out_of_budget = true;
+                at = phase::out_of_budget;
                 return false;
             }
             return mu.try_acquire();
         }
-        bool await_suspend(std::coroutine_handle<> leaf) { return mu.lock_slow(w, leaf, out_of_budget); }
+        bool await_suspend(std::coroutine_handle<> leaf)
+        {
+            const bool out_of_budget = at == phase::out_of_budget;
+            at = phase::slow;
+            return mu.lock_slow(w, leaf, out_of_budget);
+        }
         guard await_resume() const noexcept { return guard(mu, std::adopt_lock); }
     };
 
@@ -149,6 +173,9 @@ private:
     }
     bool lock_slow(detail::mutex_waiter& w, std::coroutine_handle<> leaf, bool out_of_budget);
     void unlock_slow(std::uint32_t seen);
+    /// `w` was woken by sema_ and will never run: see mutex.cpp, "A waiter
+    /// destroyed before it ran".
+    void abandon_wait(detail::mutex_waiter& w) noexcept;
 
     /// locked | woken << 1 | starving << 2 | waiters << 3 (see mutex.cpp).
     std::atomic<std::uint32_t> state_{0};

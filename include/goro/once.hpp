@@ -2,6 +2,7 @@
 #pragma once
 
 #include <goro/config.hpp>
+#include <goro/detail/resume_hook.hpp>
 #include <goro/detail/sched.hpp>
 #include <goro/detail/spinlock.hpp>
 #include <goro/detail/wait_list.hpp>
@@ -22,17 +23,44 @@ class once;
 
 namespace detail {
 
-/// A goroutine waiting for a once's first call to finish; lives in the awaiter.
+/// A goroutine waiting for a once's first call to finish; lives in the
+/// awaiter. The caller that must wait sets `user`, `start` and `awaiter`,
+/// once::wait_slow the rest; the fast path leaves it all uninitialized.
 struct once_waiter {
-    parked_on parked{};
-    once_waiter* prev = nullptr; // list fields: guarded by the once's lock
-    once_waiter* next = nullptr;
-    goroutine* g = nullptr;
-    bool queued = false;
+    /// First member: a woken waiter resumes here and looks at the once again
+    /// (lib/sync/once.cpp, "A first call destroyed mid-fn").
+    resume_hook hook;
+    parked_on parked;
+    once_waiter* prev; // list fields: guarded by the once's lock
+    once_waiter* next;
+    goroutine* g;
+    bool queued;
+    /// The awaiting coroutine's address.
+    void* user;
+    /// Runs fn for this caller, who claimed the once after a first call was
+    /// destroyed unfinished; returns the coroutine to resume.
+    std::coroutine_handle<> (*start)(void* awaiter) noexcept;
+    void* awaiter;
+};
+
+/// The first caller's hold on a once while its task-returning fn runs, in
+/// run_once's frame: finish() marks the once done; destroyed without it
+/// (the frame destroyed mid-fn, at the end of a run) it gives the once back.
+class once_claim {
+public:
+    explicit once_claim(once& o) noexcept : o_(&o) {}
+    once_claim(const once_claim&) = delete;
+    once_claim& operator=(const once_claim&) = delete;
+    ~once_claim();
+    void finish() noexcept;
+
+private:
+    once* o_;
 };
 
 /// Runs a task-returning function for the first caller of once::call; marks
-/// the once done however the task ends.
+/// the once done however the task ends, and gives it back if its frame is
+/// destroyed first.
 template <class F>
 task<void> run_once(once* o, F* fn);
 
@@ -55,6 +83,11 @@ task<void> run_once(once* o, F* fn);
 /// own goroutine throws goro::panic instead. Parked callers resume on the
 /// worker that runs them after fn finishes. Waiting outside a goroutine
 /// throws goro::panic. Not copyable or movable.
+///
+/// When a run ends while a task-returning fn is unfinished, the once goes
+/// back to its initial state as the first caller's frame is destroyed: the
+/// next call runs fn again, and calls still waiting (a frame can outlive its
+/// run, held by a join_handle) try again, one of them running fn.
 class GORO_API once {
 public:
     template <class F>
@@ -64,11 +97,16 @@ public:
 
         once& o;
         F fn;
-        detail::once_waiter w{};
+        detail::once_waiter w; // set up only by a caller that must wait
         bool claimed = false;
         bool out_of_budget = false;
         task<void> runner{};                     // the first caller's run of a task-returning fn
         typename task<void>::awaiter inner{};    // how we await it
+
+        template <class G>
+        call_awaiter(once& on, G&& f) : o(on), fn(std::forward<G>(f))
+        {
+        }
 
         bool await_ready()
         {
@@ -90,16 +128,47 @@ public:
                 return std::noop_coroutine();
             }
             if constexpr (runs_task) {
-                if (o.claim()) {
-                    claimed = true;
-                    runner = detail::run_once(&o, &fn);
-                    inner = std::move(runner).operator co_await();
-                    return inner.await_suspend(leaf); // runs fn's task on this goroutine, then resumes us
-                }
+                if (o.claim())
+                    return start_task(leaf);
             }
-            if (o.wait_slow(w, leaf))
-                return std::noop_coroutine();
-            return leaf; // the first call finished meanwhile
+            w.user = leaf.address();
+            w.start = &claim_later;
+            w.awaiter = this;
+            // leaf (the first call finished meanwhile), fn's task (we claimed
+            // the once after a first call was destroyed), or noop (parked).
+            return o.wait_slow(w);
+        }
+
+        /// Having claimed the once: runs fn's task on this goroutine, which
+        /// then resumes `leaf`.
+        std::coroutine_handle<> start_task(std::coroutine_handle<> leaf)
+        {
+            claimed = true;
+            try {
+                runner = detail::run_once(&o, &fn);
+            } catch (...) { // no frame for it: give the claim back
+                claimed = false;
+                o.abandon();
+                throw;
+            }
+            inner = std::move(runner).operator co_await();
+            return inner.await_suspend(leaf);
+        }
+
+        /// once_waiter::start: this waiter claimed the once. A plain fn runs
+        /// in await_resume. An allocation failure starting fn's task ends
+        /// the program: this may run from a resume hook, which has nobody to
+        /// throw to.
+        static std::coroutine_handle<> claim_later(void* self) noexcept
+        {
+            auto& a = *static_cast<call_awaiter*>(self);
+            auto leaf = std::coroutine_handle<>::from_address(a.w.user);
+            if constexpr (runs_task) {
+                return a.start_task(leaf);
+            } else {
+                a.claimed = true;
+                return leaf;
+            }
         }
 
         void await_resume()
@@ -128,21 +197,26 @@ public:
     template <class F>
     call_awaiter<std::decay_t<F>> call(F&& fn)
     {
-        return call_awaiter<std::decay_t<F>>{*this, std::forward<F>(fn)};
+        return call_awaiter<std::decay_t<F>>(*this, std::forward<F>(fn));
     }
 
     /// True once the first call's fn has returned or thrown.
     bool done() const noexcept { return state_.load(std::memory_order_acquire) == done_state; }
 
 private:
-    template <class F>
-    friend task<void> detail::run_once(once* o, F* fn);
+    friend class detail::once_claim;
 
     static constexpr std::uint32_t idle = 0, running = 1, done_state = 2;
 
     bool claim() noexcept;
+    /// The claim ends: fn finished (done_state) or its run was destroyed
+    /// unfinished (back to idle); the waiters are woken either way.
     void finish() noexcept;
-    bool wait_slow(detail::once_waiter& w, std::coroutine_handle<> leaf);
+    void abandon() noexcept;
+    void end_claim(std::uint32_t next) noexcept;
+    std::coroutine_handle<> wait_slow(detail::once_waiter& w);
+    std::coroutine_handle<> wait_or_claim(detail::goroutine& g, detail::once_waiter& w) noexcept;
+    static void resume_waiter(void* hook) noexcept;
     static bool withdraw(detail::parked_on& p) noexcept;
 
     std::atomic<std::uint32_t> state_{idle};           // idle -> running -> done_state
@@ -151,17 +225,26 @@ private:
     detail::wait_list<detail::once_waiter> waiters_; // guarded by lock_
 };
 
+inline detail::once_claim::~once_claim()
+{
+    if (o_)
+        o_->abandon();
+}
+
+inline void detail::once_claim::finish() noexcept { std::exchange(o_, nullptr)->finish(); }
+
 template <class F>
 task<void> detail::run_once(once* o, F* fn)
 {
+    once_claim claim(*o);
     try {
         auto t = std::invoke(*fn);
         co_await std::move(t);
     } catch (...) {
-        o->finish();
+        claim.finish();
         throw;
     }
-    o->finish();
+    claim.finish();
 }
 
 } // namespace goro

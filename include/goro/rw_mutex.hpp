@@ -25,18 +25,25 @@ struct rw_access; // lib/sync/rw_mutex.cpp
 /// first takes the writers' mutex with `m` (whose hook is this waiter's),
 /// then waits on `m.node` for the readers ahead of it to leave; a reader only
 /// waits on `m.node` for the writer ahead of it. lib/sync/rw_mutex.cpp
-/// describes the protocol. Left uninitialized by the fast path: await_ready
-/// sets `next` whenever it returns false, the slow path the rest.
+/// describes the protocol. The fast path sets only `next` (to none, in the
+/// awaiter's constructor); await_ready sets it whenever it returns false,
+/// the slow path the rest.
 struct rw_waiter {
     mutex_waiter m; // first member: m.hook is this waiter's resume hook
     rw_mutex* rw;
-    /// Set in await_ready: what await_suspend still has to do.
+    /// What the wait still has to do; `none` once the lock is held (or was
+    /// never waited for), which the awaiter's destructor checks.
     enum class step : std::uint8_t {
         none,
+        // Set in await_ready for await_suspend, and kept while the writer
+        // competes for the writers' mutex:
         yield,    // the budget ran out: yield, then lock when rescheduled
         lock,     // writer: the writers' mutex is taken; lock it the slow way
         announce, // writer: holds the writers' mutex, readers are in: announce and wait for them
         rlock,    // reader: a writer holds or waits: count ourselves and wait
+        // Parked on a semaphore whose wake hands over the lock:
+        wait_readers, // writer: announced, until the readers in leave
+        wait_writer,  // reader: counted in, until the writer unlocks
     } next;
 };
 
@@ -56,6 +63,11 @@ struct rw_waiter {
 ///
 /// The zero state is unlocked; not copyable or movable (goroutines point into
 /// it); not tied to a goroutine (any goroutine may unlock).
+///
+/// When a run ends, a goroutine that the lock let in but that never ran
+/// gives back the lock it was given, one still waiting gives back nothing,
+/// and guards in destroyed frames unlock as usual, so the next run finds the
+/// rw_mutex consistent. A lock held outside any frame stays held.
 class GORO_API rw_mutex {
 public:
     /// Releases the write lock, letting in the readers that waited for it.
@@ -78,7 +90,14 @@ public:
         rw_mutex& rw;
         detail::rw_waiter w;
 
-        explicit lock_awaiter(rw_mutex& m) noexcept : rw(m) {}
+        explicit lock_awaiter(rw_mutex& m) noexcept : rw(m) { w.next = detail::rw_waiter::step::none; }
+        /// Destroyed with its goroutine's frame mid-wait (the end of a run):
+        /// gives back what the wait was given.
+        ~lock_awaiter()
+        {
+            if (w.next != detail::rw_waiter::step::none) [[unlikely]]
+                rw.abandon_write(w);
+        }
         bool await_ready() noexcept { return rw.lock_fast(w); }
         bool await_suspend(std::coroutine_handle<> leaf) { return rw.lock_slow(w, leaf); }
         write_guard await_resume() const noexcept { return write_guard(rw, std::adopt_lock); }
@@ -88,7 +107,13 @@ public:
         rw_mutex& rw;
         detail::rw_waiter w;
 
-        explicit rlock_awaiter(rw_mutex& m) noexcept : rw(m) {}
+        explicit rlock_awaiter(rw_mutex& m) noexcept : rw(m) { w.next = detail::rw_waiter::step::none; }
+        /// As lock_awaiter's.
+        ~rlock_awaiter()
+        {
+            if (w.next != detail::rw_waiter::step::none) [[unlikely]]
+                rw.abandon_read(w);
+        }
         bool await_ready() noexcept { return rw.rlock_fast(w); }
         bool await_suspend(std::coroutine_handle<> leaf) { return rw.rlock_slow(w, leaf); }
         read_guard await_resume() const noexcept { return read_guard(rw, std::adopt_lock); }
@@ -148,6 +173,10 @@ private:
         return false;
     }
     bool rlock_slow(detail::rw_waiter& w, std::coroutine_handle<> leaf);
+    /// The awaiters' destructors, mid-wait: see rw_mutex.cpp, "A waiter
+    /// destroyed mid-wait".
+    void abandon_write(detail::rw_waiter& w) noexcept;
+    void abandon_read(detail::rw_waiter& w) noexcept;
 
     mutex w_;                                 // held by the writer, and by a writer waiting for readers
     std::atomic<std::int32_t> reader_count_{0}; // readers; minus max_readers while a writer holds or waits

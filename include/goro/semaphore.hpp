@@ -22,14 +22,21 @@ struct semaphore_access; // lib/sync/semaphore.cpp
 /// A goroutine waiting in semaphore::acquire; lives in the awaiter. While
 /// queued, `next` and `g` are guarded by the semaphore's lock; the releaser
 /// that grants the tokens unlinks it and readies the goroutine. The slow path
-/// sets every field it uses (`n` is set by acquire()).
+/// sets every field it uses (`n` and `phase` are set by the awaiter).
 struct semaphore_waiter {
-    resume_hook hook; // first member: acquires after a yield for the budget
+    /// First member: acquires after a yield for the budget, and resumes the
+    /// awaiting coroutine after a grant.
+    resume_hook hook;
     parked_on parked;
     semaphore_waiter* prev;
     semaphore_waiter* next;
     goroutine* g;
     bool queued;
+    enum class phase_t : std::uint8_t {
+        none,          // holds no tokens on the wait's behalf (or the coroutine has them)
+        out_of_budget, // the budget ran out: yield first, acquire when rescheduled
+        waiting,       // queued, or granted its tokens and not resumed yet
+    } phase;
     std::coroutine_handle<> user;
     semaphore* sem;
     std::int64_t n;
@@ -47,24 +54,38 @@ struct semaphore_waiter {
 /// queues behind existing waiters. Where x/sync would block forever (a
 /// request larger than the size, unless its context ends), goro throws
 /// goro::panic. Not copyable or movable (goroutines point into it).
+///
+/// When a run ends, a goroutine that was granted tokens but never ran gives
+/// them back, and one still queued leaves the queue (the waiters behind it
+/// may then fit), so the next run finds every token that no live frame holds
+/// free. Tokens acquired and not released stay taken.
 class GORO_API semaphore {
 public:
     struct [[nodiscard]] acquire_awaiter {
         semaphore& s;
-        /// The cooperative budget ran out: yield first, acquire when rescheduled.
-        bool out_of_budget = false;
         detail::semaphore_waiter w;
 
-        acquire_awaiter(semaphore& sem, std::int64_t n) noexcept : s(sem) { w.n = n; }
+        acquire_awaiter(semaphore& sem, std::int64_t n) noexcept : s(sem)
+        {
+            w.phase = detail::semaphore_waiter::phase_t::none;
+            w.n = n;
+        }
+        /// Destroyed with its goroutine's frame after a grant it never
+        /// resumed from (the end of a run): gives the tokens back.
+        ~acquire_awaiter()
+        {
+            if (w.phase == detail::semaphore_waiter::phase_t::waiting) [[unlikely]]
+                s.release(w.n);
+        }
         bool await_ready() noexcept
         {
             if (!detail::spend_budget()) {
-                out_of_budget = true;
+                w.phase = detail::semaphore_waiter::phase_t::out_of_budget;
                 return false;
             }
             return s.take_fast(w.n);
         }
-        bool await_suspend(std::coroutine_handle<> leaf) { return s.acquire_slow(w, leaf, out_of_budget); }
+        bool await_suspend(std::coroutine_handle<> leaf) { return s.acquire_slow(w, leaf); }
         void await_resume() const noexcept {}
     };
 
@@ -113,7 +134,7 @@ private:
         }
         return false;
     }
-    bool acquire_slow(detail::semaphore_waiter& w, std::coroutine_handle<> leaf, bool out_of_budget);
+    bool acquire_slow(detail::semaphore_waiter& w, std::coroutine_handle<> leaf);
 
     static constexpr std::uint64_t waiters_bit = 1;
 

@@ -18,6 +18,11 @@ namespace goro {
 /// low half) plus the runtime semaphore; waiting allocates nothing. add/done
 /// never suspend and may be called from any thread, inside or outside a
 /// goroutine. Not copyable or movable (goroutines point into it).
+///
+/// When a run ends, its goroutines still waiting are taken off the group and
+/// destroyed, and those woken but not yet run are destroyed with nothing to
+/// undo, so the next run finds the group with its counter as the last add
+/// left it and no waiter counted.
 class GORO_API wait_group {
 public:
     wait_group() noexcept = default;

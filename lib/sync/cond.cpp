@@ -29,6 +29,22 @@
 // but read without it on the notifiers' fast path (wait_ == notify_: nobody
 // to wake), hence both atomic.
 //
+// # A waiter destroyed mid-wait
+// The end of a run destroys every goroutine of the run (lib/sched/scheduler.cpp,
+// "Stopping"), a waiter included, wherever it is between unlocking the mutex
+// and holding it again: parked on the list (withdrawn first), signalled and
+// runnable, parked on the mutex (withdrawn first), or woken by the mutex and
+// runnable. The cond needs nothing undone: withdraw handles a queued ticket,
+// and a signal that woke a goroutine that never ran is spent, as if it had
+// run and returned. The mutex does, in the last case only
+// (mutex::abandon_wait, through the mutex_waiter's sema_woke). And the
+// caller's guard, which wait(lk) found owning the mutex, must stop owning it:
+// the waiter does not hold the mutex, and the guard, destroyed with the
+// frame after the awaiter, would unlock it anyway, ending the program (if it
+// is unlocked) or releasing another goroutine's hold. `unlocked` marks this
+// stretch: set once wait_slow unlocked the mutex, cleared by await_resume,
+// which runs only with the mutex held again.
+//
 // # Misuse
 // wait() checks that the mutex is locked before taking a ticket, so waiting
 // without the lock throws goro::panic and consumes no ticket (Go would die
@@ -62,7 +78,7 @@ cond::wait_awaiter cond::wait(mutex::guard& lk)
     if (lk.get() != mu_)
         throw panic(lk ? "goro::cond::wait: the guard owns a different mutex"
                        : "goro::cond::wait: the guard owns no lock");
-    return wait_awaiter{*this};
+    return wait_awaiter{*this, &lk};
 }
 
 bool cond::wait_slow(cond_waiter& w, std::coroutine_handle<> leaf)
@@ -73,6 +89,7 @@ bool cond::wait_slow(cond_waiter& w, std::coroutine_handle<> leaf)
     // acq_rel: ordered with the notifiers' reads of wait_ like Go's Xadd.
     const std::uint32_t ticket = wait_.fetch_add(1, std::memory_order_acq_rel);
     mu_->unlock();
+    w.unlocked = true;
     std::coroutine_handle<> hook = mutex_access::prepare(*mu_, w.m, leaf, &mutex_access::resume_locking);
     {
         std::unique_lock lock(lock_);
@@ -108,6 +125,14 @@ bool cond::withdraw(detail::parked_on& p) noexcept
     if (c.waiters_.empty())
         c.notify_.store(c.wait_.load(std::memory_order_relaxed), std::memory_order_release);
     return true;
+}
+
+void cond::abandon_wait(cond_waiter& w, mutex::guard* lk) noexcept
+{
+    if (lk)
+        (void)lk->release(); // the waiter does not hold the mutex
+    if (w.m.sema_woke)
+        mutex_access::abandon_wait(*mu_, w.m);
 }
 
 void cond::signal() noexcept

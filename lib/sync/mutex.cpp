@@ -62,6 +62,27 @@
 // acquire_or_park returns true (parked) neither the awaiter nor the hook
 // touches the waiter or the frame again.
 //
+// # A waiter destroyed before it ran
+// The end of a run destroys every goroutine of the run (lib/sched/scheduler.cpp,
+// "Stopping"), and its frame takes the awaiter and its mutex_waiter along.
+// A parked waiter is withdrawn first: withdraw takes it off `waiters` (the
+// last one out ends starvation mode) and clears its sema_woke. A runnable
+// one is either back from a yield for the budget, which changed nothing, or
+// was woken by the semaphore and has not acted on it (sema_woke still set),
+// while the wake changed the mutex on its behalf: in normal mode unlock took
+// it off the count and set `woken` for it, so later unlocks wake nobody; in
+// starvation mode unlock handed it the lock. Its awaiter's destructor calls
+// abandon_wait, which does what the waiter would have done had it run and
+// left at once. In starvation mode it takes the lock (after_wake) and
+// unlocks it, handing it to the next waiter. In normal mode it clears
+// `woken` and, in the same CAS, wakes another waiter if the lock is free and
+// waiters are counted, as the unlock that woke it would have if `woken` had
+// been clear. The fast path pays one load and a branch for this, and no
+// store: the byte in which the awaiter already noted an exhausted budget
+// becomes its phase, and says whether lock_slow prepared the waiter (so
+// whether sema_woke may be read); lock_slow prepares it before it can
+// throw.
+//
 // # Ordering
 // The lock-taking CAS (fast or slow) is acquire and pairs with the release of
 // the CAS in unlock that cleared `locked`. A starvation handoff takes the
@@ -203,8 +224,10 @@ bool mutex_access::lock_loop(mutex& mu, mutex_waiter& w) noexcept
 bool mutex_access::withdraw(parked_on& p) noexcept
 {
     mutex& mu = *static_cast<mutex*>(p.object);
-    if (!mu.sema_.withdraw(waiter_of<sema_waiter>(p)))
+    sema_waiter& node = waiter_of<sema_waiter>(p);
+    if (!mu.sema_.withdraw(node))
         return false;
+    waiter_of_node(node).sema_woke = false; // set before parking; no wake came
     // No longer a waiter; the last waiter to leave ends starvation mode, as
     // in after_wake.
     std::uint32_t old = mu.state_.load(std::memory_order_relaxed);
@@ -241,13 +264,40 @@ std::coroutine_handle<> mutex_access::prepare(mutex& mu, mutex_waiter& w, std::c
 
 bool mutex::lock_slow(detail::mutex_waiter& w, std::coroutine_handle<> leaf, bool out_of_budget)
 {
-    detail::require_g("goro::mutex::lock"); // panics before anything changes
+    // Prepared first: the awaiter's destructor reads `w` once lock_slow ran.
     std::coroutine_handle<> hook = mutex_access::prepare(*this, w, leaf, &mutex_access::resume_locking);
+    detail::require_g("goro::mutex::lock"); // panics before the mutex changes
     if (out_of_budget) {
         detail::yield_now(hook); // compete for the lock when rescheduled
         return true;
     }
     return mutex_access::lock_loop(*this, w);
+}
+
+void mutex::abandon_wait(detail::mutex_waiter& w) noexcept
+{
+    w.sema_woke = false;
+    if (after_wake(state_, w)) {
+        unlock(); // handed to us in starvation mode: hand it on
+        return;
+    }
+    std::uint32_t old = state_.load(std::memory_order_relaxed);
+    for (;;) {
+        if (!(old & mutex_access::woken))
+            detail::fatal("goro::mutex: inconsistent state (woken flag lost)");
+        std::uint32_t next = old & ~mutex_access::woken;
+        // unlock_slow's test, now that nobody is awake.
+        const bool wake = (next >> mutex_access::waiter_shift) != 0 &&
+                          !(next & (mutex_access::locked | mutex_access::starving));
+        if (wake)
+            next = (next - mutex_access::one_waiter) | mutex_access::woken;
+        // acq_rel: as unlock_slow's wake CAS.
+        if (state_.compare_exchange_weak(old, next, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+            if (wake)
+                sema_.release(1);
+            return;
+        }
+    }
 }
 
 void mutex::unlock_slow(std::uint32_t old)

@@ -5,6 +5,7 @@
 
 #include <goro/mutex.hpp>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace goro::detail {
@@ -30,8 +31,18 @@ struct mutex_access {
     static bool lock_loop(mutex& mu, mutex_waiter& w) noexcept;
 
     /// The withdraw function of a parked waiter (lib/sched/park.hpp):
-    /// `p.object` is the mutex.
+    /// `p.object` is the mutex. Clears the waiter's sema_woke: it was never
+    /// woken, so its awaiter has nothing to give back.
     static bool withdraw(parked_on& p) noexcept;
+
+    /// See mutex::abandon_wait; for the awaiters of cond and rw_mutex.
+    static void abandon_wait(mutex& mu, mutex_waiter& w) noexcept { mu.abandon_wait(w); }
+
+    /// The mutex_waiter whose `node` is `n` (mutex_waiter is standard-layout).
+    static mutex_waiter& waiter_of_node(sema_waiter& n) noexcept
+    {
+        return *reinterpret_cast<mutex_waiter*>(reinterpret_cast<char*>(&n) - offsetof(mutex_waiter, node));
+    }
 
     /// The resume hook of a plain lock: lock_loop, then resume `w.user` with
     /// the lock held.

@@ -37,9 +37,30 @@
 // too happens only inside a goroutine (outside one, w_ is unlocked again and
 // the wait panics). A writer waiting for w_ parks with its resume hook as
 // leaf (see lib/sync/mutex.cpp): once the hook holds w_ it announces the
-// writer and, if readers are in, parks again on writer_sem_ with the awaiting
-// coroutine as leaf, since that wake means the lock is ours. After a yield for
-// the budget the hook starts from the top (w_, or for a reader, counting in).
+// writer and, if readers are in, parks again on writer_sem_; that wake
+// means the lock is ours, so the hook it resumes (resume_held, also a
+// reader's after reader_sem_) only notes that and resumes the awaiting
+// coroutine. After a yield for the budget the hook starts from the top (w_,
+// or for a reader, counting in).
+//
+// # A waiter destroyed mid-wait
+// The end of a run destroys every goroutine of the run (lib/sched/scheduler.cpp,
+// "Stopping"), parked ones after withdrawing them, and a waiter's awaiter
+// dies with its frame. The waiter's `next` says what the wait has done so
+// far, and is `none` exactly when there is nothing to give back: the
+// awaiter's constructor sets it (the fast path's one extra store), and
+// whatever hands the lock to the awaiting coroutine -- lock_slow or
+// rlock_slow returning false, a resume hook -- sets it again first.
+//   - A writer parked on writer_sem_ (wait_readers) that the last reader
+//     woke holds the write lock: abandon_write unlocks it. A reader parked
+//     on reader_sem_ (wait_writer) that the writer's unlock woke holds a
+//     read lock: abandon_read runlocks it. These two waits park with a hook
+//     (resume_held) that sets `next` to none before resuming the coroutine,
+//     and their withdraw functions set it to none, having undone the wait.
+//   - A writer competing for w_ (yield, lock) is a mutex waiter: one that
+//     w_ woke and that never ran gives back the wake (mutex::abandon_wait).
+//   - Anything else changed nothing: a yield for the budget, or a wait that
+//     panicked before it started.
 //
 // # Ordering
 // rlock's CAS and fetch_add are acquire, pairing with the release RMW of the
@@ -64,6 +85,8 @@
 #include <goro/panic.hpp>
 #include <goro/rw_mutex.hpp>
 
+#include <cstddef>
+
 namespace goro {
 
 namespace detail {
@@ -80,12 +103,46 @@ struct rw_access {
         return r != 0 && rw.reader_wait_.fetch_add(r, std::memory_order_acq_rel) + r != 0;
     }
 
-    /// After announce() returned true: parks on writer_sem_ with the awaiting
-    /// coroutine as leaf (true), or finds the readers already gone (false).
-    static bool wait_readers(rw_mutex& rw, rw_waiter& w)
+    static_assert(offsetof(rw_waiter, m) == 0, "a rw_waiter is found from its mutex_waiter");
+
+    /// The waiter whose semaphore node is `n`.
+    static rw_waiter& waiter_of_node(sema_waiter& n) noexcept
     {
-        w.m.node.parked = {&withdraw_writer, &rw};
-        return rw.writer_sem_.acquire_or_park(w.m.node, w.m.user, wait_reason::sync_rw_mutex);
+        return reinterpret_cast<rw_waiter&>(mutex_access::waiter_of_node(n));
+    }
+
+    /// Parks `w` on `sem`, whose wake hands it the lock, as `waiting`
+    /// (true); false if a unit was there already: `w` holds the lock.
+    static bool park_for_handoff(rw_mutex& rw, sema& sem, rw_waiter& w, rw_waiter::step waiting,
+                                 bool (*withdraw)(parked_on&) noexcept)
+    {
+        w.next = waiting; // before parking: the waiter is not ours once queued
+        w.m.node.parked = {withdraw, &rw};
+        if (sem.acquire_or_park(w.m.node, arm_hook(w.m.hook, &resume_held), wait_reason::sync_rw_mutex))
+            return true;
+        w.next = rw_waiter::step::none;
+        return false;
+    }
+
+    /// Withdraws a waiter that park_for_handoff parked on `sem`, if no wake
+    /// took it; its withdraw function undoes the rest.
+    static bool unlink_handoff(sema& sem, parked_on& p) noexcept
+    {
+        sema_waiter& node = waiter_of<sema_waiter>(p);
+        if (!sem.withdraw(node))
+            return false;
+        waiter_of_node(node).next = rw_waiter::step::none; // undone by the withdraw, not by its awaiter
+        return true;
+    }
+
+    /// The writer holds w_: announces itself and parks on writer_sem_ until
+    /// the readers in leave (true), or holds the write lock (false).
+    static bool announce_and_wait(rw_mutex& rw, rw_waiter& w)
+    {
+        if (announce(rw))
+            return park_for_handoff(rw, rw.writer_sem_, w, rw_waiter::step::wait_readers, &withdraw_writer);
+        w.next = rw_waiter::step::none;
+        return false;
     }
 
     /// Withdraws an announced writer waiting for readers to leave: undoes
@@ -95,7 +152,7 @@ struct rw_access {
     static bool withdraw_writer(parked_on& p) noexcept
     {
         auto& rw = *static_cast<rw_mutex*>(p.object);
-        if (!rw.writer_sem_.withdraw(waiter_of<sema_waiter>(p)))
+        if (!unlink_handoff(rw.writer_sem_, p))
             return false;
         rw.reader_wait_.store(0, std::memory_order_relaxed);
         const std::int32_t waiting =
@@ -111,9 +168,9 @@ struct rw_access {
     static bool withdraw_reader(parked_on& p) noexcept
     {
         auto& rw = *static_cast<rw_mutex*>(p.object);
-        if (!rw.reader_sem_.withdraw(waiter_of<sema_waiter>(p)))
+        if (!unlink_handoff(rw.reader_sem_, p))
             return false;
-        rw.reader_count_.fetch_sub(1, std::memory_order_relaxed);
+        rw.reader_count_.fetch_sub(1, std::memory_order_relaxed); // relaxed: nobody is let in by this
         return true;
     }
 
@@ -122,10 +179,20 @@ struct rw_access {
     static bool rlock_or_park(rw_mutex& rw, rw_waiter& w)
     {
         // acquire: pairs with the release of the writer's unlock.
-        if (rw.reader_count_.fetch_add(1, std::memory_order_acquire) + 1 >= 0)
-            return false;
-        w.m.node.parked = {&withdraw_reader, &rw};
-        return rw.reader_sem_.acquire_or_park(w.m.node, w.m.user, wait_reason::sync_rw_mutex);
+        if (rw.reader_count_.fetch_add(1, std::memory_order_acquire) + 1 < 0)
+            return park_for_handoff(rw, rw.reader_sem_, w, rw_waiter::step::wait_writer, &withdraw_reader);
+        w.next = rw_waiter::step::none;
+        return false;
+    }
+
+    /// The hook of a waiter woken from writer_sem_ or reader_sem_: the wake
+    /// handed it the lock.
+    static void resume_held(void* hook) noexcept
+    {
+        auto& w = *static_cast<rw_waiter*>(hook);
+        w.next = rw_waiter::step::none;
+        std::coroutine_handle<> user = w.m.user;
+        user.resume();
     }
 
     /// The writer's resume hook: after a yield or a wake by w_'s semaphore.
@@ -135,7 +202,7 @@ struct rw_access {
         rw_mutex& rw = *w.rw;
         if (mutex_access::lock_loop(rw.w_, w.m))
             return; // parked on w_ again
-        if (announce(rw) && wait_readers(rw, w))
+        if (announce_and_wait(rw, w))
             return; // parked until the last reader leaves
         std::coroutine_handle<> user = w.m.user;
         user.resume();
@@ -182,6 +249,7 @@ bool rw_mutex::lock_slow(detail::rw_waiter& w, std::coroutine_handle<> leaf)
     if (!detail::current_g()) {
         if (w.next == step::announce)
             w_.unlock(); // taken in await_ready; nothing else changed
+        w.next = step::none; // nothing for the awaiter to give back
         detail::require_g("goro::rw_mutex::lock");
     }
     w.rw = this;
@@ -197,7 +265,7 @@ bool rw_mutex::lock_slow(detail::rw_waiter& w, std::coroutine_handle<> leaf)
     default: // step::announce
         break;
     }
-    return rw_access::announce(*this) && rw_access::wait_readers(*this, w);
+    return rw_access::announce_and_wait(*this, w);
 }
 
 bool rw_mutex::rlock_slow(detail::rw_waiter& w, std::coroutine_handle<> leaf)
@@ -210,6 +278,20 @@ bool rw_mutex::rlock_slow(detail::rw_waiter& w, std::coroutine_handle<> leaf)
         return true;
     }
     return rw_access::rlock_or_park(*this, w);
+}
+
+void rw_mutex::abandon_write(detail::rw_waiter& w) noexcept
+{
+    if (w.next == step::wait_readers)
+        unlock(); // the last reader let us in: we hold the write lock
+    else if (w.m.sema_woke)
+        mutex_access::abandon_wait(w_, w.m);
+}
+
+void rw_mutex::abandon_read(detail::rw_waiter& w) noexcept
+{
+    if (w.next == step::wait_writer)
+        runlock(); // the writer's unlock let us in: we hold a read lock
 }
 
 bool rw_mutex::try_lock() noexcept

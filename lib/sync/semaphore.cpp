@@ -29,6 +29,17 @@
 // leaf, and the hook acquires when the goroutine runs again: acquire never
 // yields while holding tokens it just took.
 //
+// # A waiter destroyed before it ran
+// The end of a run destroys every goroutine of the run (lib/sched/scheduler.cpp,
+// "Stopping"); a queued waiter is withdrawn first, and the waiters behind it
+// may then be granted. A waiter granted its tokens but not yet run owns
+// them, and its awaiter's destructor releases them. `phase` tells these
+// apart: `waiting` from just before the waiter queues until withdraw takes
+// it out or the coroutine resumes, through a hook (resume_granted) that
+// clears it first; so a granted waiter does not resume straight into the
+// awaiting coroutine. The byte replaces the awaiter's out-of-budget flag,
+// so the fast path stores no more than before.
+//
 // # Ordering
 // take_fast's CAS is acquire, the release CAS is release; the locked path is
 // ordered by lock_ and, for parked waiters, by ready().
@@ -80,7 +91,9 @@ struct semaphore_access {
                 break;
         }
         w.parked = {&withdraw, &s};
-        return detail::park(g, w.user, detail::wait_reason::sync_semaphore, &w.parked, [&] {
+        w.phase = detail::semaphore_waiter::phase_t::waiting; // before parking: not ours once queued
+        std::coroutine_handle<> granted = arm_hook(w.hook, &resume_granted);
+        return detail::park(g, granted, detail::wait_reason::sync_semaphore, &w.parked, [&] {
             w.g = &g;
             s.waiters_.push_back(w);
             lock.unlock();
@@ -114,12 +127,23 @@ struct semaphore_access {
         detail::semaphore_waiter* granted = nullptr;
         {
             std::lock_guard lock(s.lock_);
-            if (!s.waiters_.remove(detail::waiter_of<detail::semaphore_waiter>(p)))
+            auto& w = detail::waiter_of<detail::semaphore_waiter>(p);
+            if (!s.waiters_.remove(w))
                 return false;
+            w.phase = detail::semaphore_waiter::phase_t::none; // granted nothing
             granted = grant_locked(s, std::int64_t(s.state_.load(std::memory_order_relaxed) >> 1));
         }
         detail::ready_all(granted);
         return true;
+    }
+
+    /// The resume hook after a grant: the tokens are the coroutine's now.
+    static void resume_granted(void* hook) noexcept
+    {
+        auto& w = *static_cast<detail::semaphore_waiter*>(hook);
+        w.phase = detail::semaphore_waiter::phase_t::none;
+        std::coroutine_handle<> user = w.user;
+        user.resume();
     }
 
     /// The resume hook after a yield for the budget.
@@ -151,12 +175,12 @@ semaphore::acquire_awaiter semaphore::acquire(std::int64_t n)
     return acquire_awaiter(*this, n);
 }
 
-bool semaphore::acquire_slow(detail::semaphore_waiter& w, std::coroutine_handle<> leaf, bool out_of_budget)
+bool semaphore::acquire_slow(detail::semaphore_waiter& w, std::coroutine_handle<> leaf)
 {
     detail::require_g("goro::semaphore::acquire"); // nothing taken yet
     w.user = leaf;
     w.sem = this;
-    if (out_of_budget) {
+    if (w.phase == detail::semaphore_waiter::phase_t::out_of_budget) {
         detail::yield_now(detail::arm_hook(w.hook, &semaphore_access::resume_acquire));
         return true;
     }

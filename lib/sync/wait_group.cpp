@@ -5,6 +5,21 @@
 // zero and releases the semaphore once per waiter. park() registers a waiter
 // by CAS only while the counter is positive, so a waiter either sees zero
 // (and does not park) or is counted before the final add can reset the word.
+//
+// # The end of a run
+// A waiter woken by the final add but destroyed before it ran has nothing to
+// undo: the reset dropped its count and its unit was consumed by its wake.
+// A waiter still parked is withdrawn, which takes it off the count; but
+// add() may run on a thread outside the runtime while a run ends, between
+// its reset and its release. Taking the waiter off a count the reset already
+// took would corrupt the word, and the release would leave a unit that lets
+// a later waiter through. So the reset is an exchange, which releases as
+// many units as the word counts at that instant, and withdraw decrements the
+// count by CAS under the semaphore's lock while the waiter is still queued,
+// giving up if the count is already zero: then the reset took this waiter's
+// count, and the release it is about to do (it needs that lock) will wake
+// it. While a run ends no goroutine runs, so no waiter of a new round is
+// counted in its place. Go has no withdraw and needs none of this.
 
 #include "sched/park.hpp"
 #include <goro/panic.hpp>
@@ -29,9 +44,10 @@ void wait_group::add(int delta)
     if (counter > 0 || waiters == 0)
         return;
     // Counter is zero and goroutines are parked: wake them all. Nobody can
-    // register a new waiter now (park needs a positive counter).
-    state_.store(0, std::memory_order_relaxed);
-    sema_.release(waiters);
+    // register a new waiter now (park needs a positive counter), but a
+    // withdraw may take one off (see "The end of a run"). relaxed: the
+    // semaphore orders the wake.
+    sema_.release(std::uint32_t(state_.exchange(0, std::memory_order_relaxed)));
 }
 
 bool wait_group::park(detail::sema_waiter& node, std::coroutine_handle<> leaf)
@@ -57,10 +73,15 @@ bool wait_group::park(detail::sema_waiter& node, std::coroutine_handle<> leaf)
 bool wait_group::withdraw(detail::parked_on& p) noexcept
 {
     auto& wg = *static_cast<wait_group*>(p.object);
-    if (!wg.sema_.withdraw(detail::waiter_of<detail::sema_waiter>(p)))
-        return false;
-    wg.state_.fetch_sub(1, std::memory_order_relaxed); // one waiter fewer for the final done() to wake
-    return true;
+    return wg.sema_.withdraw_if(detail::waiter_of<detail::sema_waiter>(p), [&wg] {
+        std::uint64_t s = wg.state_.load(std::memory_order_relaxed);
+        do {
+            if (std::uint32_t(s) == 0)
+                return false; // the final add's reset counted us: its release wakes us
+            // relaxed: only the count changes; the final add reads it by exchange.
+        } while (!wg.state_.compare_exchange_weak(s, s - 1, std::memory_order_relaxed, std::memory_order_relaxed));
+        return true;
+    });
 }
 
 } // namespace goro

@@ -4,7 +4,9 @@
 // parking for it if another goroutine holds it; a bounded producer/consumer
 // stress on several Ps, whose lost wakeup would hang (the watchdog turns that
 // into a failure); and misuse -- waiting without the mutex, or with a guard
-// of another mutex -- panics without consuming a ticket.
+// of another mutex -- panics without consuming a ticket. At the end of a
+// run, a waiter destroyed anywhere inside wait() leaves its guard owning
+// nothing it does not hold, and cond and mutex usable by the next run.
 #include "support/sync_helpers.hpp"
 #include "support/watchdog.hpp"
 
@@ -104,6 +106,59 @@ goro::task<void> consume(int, slot_queue* q, long count, goro::wait_group* wg)
         q->progress.fetch_add(1);
     }
     wg->done();
+}
+
+
+// One signal in a run of its own: a new waiter X waits on g's cond (the
+// `waiting`-th goroutine to do so), main signals it. True if X was woken and
+// relocked within 100 yields, and the mutex is free again afterwards.
+goro::task<bool> signal_round(gate* g, int waiting)
+{
+    goro::wait_group wg;
+    wg.add(1);
+    const int woken = g->woken.load();
+    goro::go(wait_at(g, 'x', true, &wg));
+    bool arrived = co_await until_waiting(g, waiting);
+    if (!arrived)
+        co_return false;
+    g->c.signal();
+    for (int i = 0; i < 100 && g->woken.load() == woken; ++i)
+        co_await goro::yield();
+    if (g->woken.load() == woken)
+        co_return false; // X is still parked; the end of the run withdraws it
+    co_await wg.wait();
+    if (!g->mu.try_lock())
+        co_return false;
+    g->mu.unlock();
+    co_return true;
+}
+// Where the end of a run finds the waiter of end_run_with_waiter.
+enum class end_at { parked_on_cond, signalled, parked_on_mutex, woken_by_mutex };
+
+// The main goroutine of a run (1 P) that ends with a waiter W inside wait()
+// at `where`: W waits once on g's cond; main lets it reach wait(), then, as
+// `where` says, signals it, or also lets it park on the mutex main holds and
+// keeps that hold or unlocks (waking W), and returns. True if W got there.
+goro::task<bool> end_run_with_waiter(gate* g, end_at where)
+{
+    goro::wait_group wg; // W never gets to done()
+    wg.add(1);
+    goro::go(wait_at(g, 'w', true, &wg));
+    bool arrived = co_await until_waiting(g, 1);
+    if (!arrived || where == end_at::parked_on_cond)
+        co_return arrived; // W stays parked on the cond
+    if (where == end_at::signalled) {
+        g->c.signal(); // W is runnable, and never runs
+        co_return true;
+    }
+    auto lk = co_await g->mu.lock();
+    g->c.signal();
+    co_await yield_times(20); // W runs, finds the mutex held, parks on it
+    if (where == end_at::parked_on_mutex)
+        (void)lk.release(); // the run ends with main's hold outstanding
+    else
+        lk.unlock(); // wakes W, which never runs
+    co_return g->woken.load() == 0;
 }
 
 } // namespace
@@ -255,4 +310,61 @@ TEST_CASE("cond: waiting outside a goroutine panics and keeps the mutex locked",
     CHECK_THROWS_AS(aw.await_suspend(std::noop_coroutine()), goro::panic);
     CHECK_FALSE(mu.try_lock());
     mu.unlock();
+}
+
+// # The end of a run
+// A goroutine inside wait() when its run ends is destroyed wherever it is:
+// parked on the cond, signalled but not yet run, parked on the mutex to
+// relock it, or woken by the mutex but not yet run. Only a waiter that holds
+// the mutex again may leave its guard owning it: the guard must neither
+// unlock a mutex it does not hold (which ends the program) nor unlock
+// another goroutine's hold. The next run must find cond and mutex usable.
+// Each test first lets one waiter W reach wait() on one P
+// (end_run_with_waiter).
+
+// [policy]: W must not run between the signal and main's return (one P).
+TEST_CASE("cond: a waiter signalled but destroyed before it ran leaves cond and mutex usable (1 P)",
+          "[cond][lifetime][policy]")
+{
+    goro::runtime rt(goro::runtime_config{1});
+    gate g;
+    REQUIRE(rt.run(end_run_with_waiter(&g, end_at::signalled)));
+    CHECK(rt.run(signal_round(&g, 2)));
+    CHECK(g.log == "x");
+}
+
+TEST_CASE("cond: a waiter parked on the cond at the end of a run leaves cond and mutex usable (1 P)",
+          "[cond][lifetime]")
+{
+    goro::runtime rt(goro::runtime_config{1});
+    gate g;
+    REQUIRE(rt.run(end_run_with_waiter(&g, end_at::parked_on_cond)));
+    CHECK(rt.run(signal_round(&g, 2)));
+    CHECK(g.log == "x");
+}
+
+// [policy]: W relocks during main's yields (one P).
+TEST_CASE("cond: a waiter parked relocking the mutex at the end of a run leaves the holder's lock alone (1 P)",
+          "[cond][lifetime][policy]")
+{
+    goro::runtime rt(goro::runtime_config{1});
+    gate g;
+    REQUIRE(rt.run(end_run_with_waiter(&g, end_at::parked_on_mutex)));
+    // W was withdrawn from the mutex; its guard must not have unlocked main's hold.
+    CHECK_FALSE(g.mu.try_lock());
+    CHECK_NOTHROW(g.mu.unlock());
+    CHECK(rt.run(signal_round(&g, 2)));
+    CHECK(g.log == "x");
+}
+
+// [policy]: W relocks during main's yields and must not run after main's
+// unlock (one P).
+TEST_CASE("cond: a waiter woken by the mutex but destroyed before it ran leaves cond and mutex usable (1 P)",
+          "[cond][lifetime][policy]")
+{
+    goro::runtime rt(goro::runtime_config{1});
+    gate g;
+    REQUIRE(rt.run(end_run_with_waiter(&g, end_at::woken_by_mutex)));
+    CHECK(rt.run(signal_round(&g, 2)));
+    CHECK(g.log == "x");
 }

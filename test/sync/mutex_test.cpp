@@ -6,7 +6,10 @@
 // two queueing rules built deterministically on one P: a woken waiter that
 // loses to a barging goroutine goes back to the FRONT of the queue, and a
 // waiter aged past 1 ms puts the mutex in starvation mode, where unlock hands
-// the lock to it ahead of a newcomer that would otherwise barge in.
+// the lock to it ahead of a newcomer that would otherwise barge in. Also at
+// the end of a run: a waiter woken but never run (normal mode, starvation
+// handoff) and waiters withdrawn in starvation mode leave the mutex usable by
+// the next run.
 #include "support/baton.hpp"
 #include "support/sync_helpers.hpp"
 #include "support/watchdog.hpp"
@@ -89,6 +92,49 @@ goro::task<void> probe(goro::mutex* mu, std::atomic<bool>* done, std::atomic<lon
     }
 }
 
+
+// Sets `started`, then locks `mu` and holds it until the goroutine ends.
+goro::task<void> lock_and_hold(goro::mutex* mu, std::atomic<bool>* started)
+{
+    started->store(true);
+    auto lk = co_await mu->lock();
+    co_await goro::yield();
+}
+
+// One handoff through `mu` in a run of its own (1 P): main takes the lock, X
+// queues for it, main unlocks. True if X got the lock within 100 yields;
+// false also if main could not take the lock at once.
+goro::task<bool> handoff_round(goro::mutex* mu)
+{
+    if (!mu->try_lock())
+        co_return false;
+    goro::mutex::guard lk(*mu, std::adopt_lock);
+    std::atomic<bool> started{false}, got{false};
+    goro::go([](goro::mutex* mu, std::atomic<bool>* started, std::atomic<bool>* got) -> goro::task<void> {
+        started->store(true);
+        auto lk = co_await mu->lock();
+        got->store(true);
+    }, mu, &started, &got);
+    co_await yield_until(&started); // X parked on mu
+    lk.unlock();                    // must wake X
+    for (int i = 0; i < 100 && !got.load(); ++i)
+        co_await goro::yield();
+    co_return got.load();
+}
+
+// Puts `mu`, locked by the caller, in starvation mode with `w_started`'s
+// goroutine W at the front of its queue (the scenario of "starvation mode
+// hands the lock to a waiter older than 1 ms"): W parks, ages past 1 ms, is
+// woken, loses to the caller barging in, and queues again, starving.
+goro::task<void> make_starving(goro::mutex* mu, goro::mutex::guard* lk, std::atomic<bool>* w_started)
+{
+    goro::go(lock_and_hold(mu, w_started));
+    co_await yield_until(w_started); // W parked
+    std::this_thread::sleep_for(std::chrono::milliseconds(2)); // bounds W's wait from below
+    lk->unlock();                 // wakes W in normal mode
+    *lk = co_await mu->lock();    // barge in ahead of it
+    co_await goro::yield();       // W runs: held, and waited > 1 ms: starvation mode, W at the front
+}
 } // namespace
 
 TEST_CASE("mutex: mutual exclusion under contention on several Ps", "[mutex][stress]")
@@ -295,4 +341,71 @@ TEST_CASE("mutex: many goroutines parked on one mutex all get it (2 Ps)", "[mute
         co_return total;
     };
     CHECK(rt.run(fn(&progress)) == 20 * 200);
+}
+
+// # The end of a run
+// A goroutine the mutex woke, but that never ran because the run ended, is
+// destroyed by the end of the run; so is one still parked on it (after it is
+// withdrawn). The next run must find the mutex consistent. On one P, main
+// wakes the waiter and returns at once: the woken goroutine is runnable and
+// never runs.
+
+// [policy]: W must not run between main's unlock and main's return (one P).
+TEST_CASE("mutex: a waiter woken by unlock but destroyed before it ran leaves the mutex usable (1 P)",
+          "[mutex][lifetime][policy]")
+{
+    goro::runtime rt(goro::runtime_config{1});
+    goro::mutex mu;
+    auto fn = [](goro::mutex* mu) -> goro::task<void> {
+        std::atomic<bool> started{false};
+        auto lk = co_await mu->lock();
+        goro::go(lock_and_hold(mu, &started));
+        co_await yield_until(&started); // W parked
+        lk.unlock(); // wakes W in normal mode (sets `woken` for it); the run ends before it runs
+    };
+    rt.run(fn(&mu));
+    // A stale `woken` would make the next unlock wake nobody.
+    CHECK(rt.run(handoff_round(&mu)));
+    REQUIRE(mu.try_lock());
+    mu.unlock();
+}
+
+// [policy]: the scenario is one P's interleaving (see make_starving).
+TEST_CASE("mutex: a waiter handed the lock in starvation mode but destroyed before it ran gives it back (1 P)",
+          "[mutex][lifetime][policy]")
+{
+    goro::runtime rt(goro::runtime_config{1});
+    goro::mutex mu;
+    auto fn = [](goro::mutex* mu) -> goro::task<void> {
+        std::atomic<bool> w_started{false};
+        auto lk = co_await mu->lock();
+        co_await make_starving(mu, &lk, &w_started);
+        lk.unlock(); // starvation mode: the lock now belongs to W, which never runs
+    };
+    rt.run(fn(&mu));
+    // W's lock was given back and it left starvation mode: the lock is free.
+    REQUIRE(mu.try_lock());
+    mu.unlock();
+    CHECK(rt.run(handoff_round(&mu)));
+}
+
+// [policy]: the scenario is one P's interleaving (see make_starving).
+TEST_CASE("mutex: waiters withdrawn at the end of a run in starvation mode leave it (1 P)",
+          "[mutex][lifetime][policy]")
+{
+    goro::runtime rt(goro::runtime_config{1});
+    goro::mutex mu;
+    auto fn = [](goro::mutex* mu) -> goro::task<void> {
+        std::atomic<bool> w_started{false}, v_started{false};
+        auto lk = co_await mu->lock();
+        co_await make_starving(mu, &lk, &w_started);
+        goro::go(lock_and_hold(mu, &v_started));
+        co_await yield_until(&v_started); // V queued behind W
+        (void)lk.release(); // the run ends with the lock held and W and V parked
+    };
+    rt.run(fn(&mu));
+    mu.unlock(); // main's hold; W and V were withdrawn, so nobody is woken
+    REQUIRE(mu.try_lock());
+    mu.unlock();
+    CHECK(rt.run(handoff_round(&mu)));
 }

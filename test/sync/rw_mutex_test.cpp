@@ -5,6 +5,9 @@
 // of overlapping readers cannot starve it, and the readers it blocked get in
 // before the next writer; try_lock / try_rlock; misuse and waiting outside a
 // goroutine panic without changing the lock; and the cooperative budget.
+// At the end of a run: a writer or reader let in but never run gives the
+// lock back, a writer woken by the writers' mutex gives back the wake, and
+// waiters withdrawn give back nothing.
 #include "support/sync_helpers.hpp"
 #include "support/watchdog.hpp"
 
@@ -118,6 +121,64 @@ goro::task<bool> yield_until_count(std::atomic<int>* n, int want)
     co_return n->load() == want;
 }
 
+
+// Sets `started`, takes the write lock (or a read lock), then adds one to
+// `got`.
+goro::task<void> lock_counting(goro::rw_mutex* rw, bool write, std::atomic<int>* started, std::atomic<int>* got)
+{
+    started->fetch_add(1);
+    if (write) {
+        auto lk = co_await rw->lock();
+        got->fetch_add(1);
+    } else {
+        auto lk = co_await rw->rlock();
+        got->fetch_add(1);
+    }
+}
+
+// One round through `rw` in a run of its own (1 P): main takes the write
+// lock, a writer and a reader queue behind it, main unlocks. True if both got
+// the lock within 100 yields and the lock is free afterwards; false also if
+// main could not take the write lock at once.
+goro::task<bool> rw_round(goro::rw_mutex* rw)
+{
+    if (!rw->try_lock())
+        co_return false;
+    goro::rw_mutex::write_guard lk(*rw, std::adopt_lock);
+    std::atomic<int> started{0}, got{0};
+    goro::go(lock_counting(rw, true, &started, &got));
+    goro::go(lock_counting(rw, false, &started, &got));
+    bool queued = co_await yield_until_count(&started, 2); // both parked behind main
+    lk.unlock();
+    for (int i = 0; i < 100 && got.load() < 2; ++i)
+        co_await goro::yield();
+    if (!queued || got.load() != 2 || !rw->try_lock())
+        co_return false;
+    rw->unlock();
+    co_return true;
+}
+enum class hold { read, write };
+
+// The main goroutine of a run (1 P) that ends with a goroutine W parked
+// behind main, or let in by main but not yet run: main takes the lock as
+// `mine` says, W queues for it as `its` says, and main unlocks (`unlock`) or
+// keeps its hold past the end of the run. True if W parked and never got in.
+goro::task<bool> end_run_behind_main(goro::rw_mutex* rw, hold mine, hold its, bool unlock)
+{
+    if (!(mine == hold::write ? rw->try_lock() : rw->try_rlock()))
+        co_return false;
+    std::atomic<int> started{0}, got{0};
+    goro::go(lock_counting(rw, its == hold::write, &started, &got));
+    bool parked = co_await yield_until_count(&started, 1);
+    if (unlock) {
+        if (mine == hold::write)
+            rw->unlock();
+        else
+            rw->runlock();
+    }
+    co_return parked && got.load() == 0;
+}
+
 } // namespace
 
 TEST_CASE("rw_mutex: readers hold the lock together", "[rw_mutex]")
@@ -220,7 +281,7 @@ TEST_CASE("rw_mutex: try_lock and try_rlock", "[rw_mutex]")
     CHECK_FALSE(rw.try_rlock());
     CHECK_FALSE(rw.try_lock());
     rw.unlock();
-    CHECK(rw.try_rlock());
+    REQUIRE(rw.try_rlock());
     rw.runlock();
 }
 
@@ -264,7 +325,7 @@ TEST_CASE("rw_mutex: unlock and runlock of an unlocked rw_mutex panic and change
     rw.unlock();
     CHECK(rw.try_lock()); // nothing was left behind
     rw.unlock();
-    CHECK(rw.try_rlock());
+    REQUIRE(rw.try_rlock());
     rw.runlock();
 }
 
@@ -296,4 +357,68 @@ TEST_CASE("rw_mutex: lock and rlock loops spend the cooperative budget (1 P)", "
     goro::runtime rt(goro::runtime_config{1});
     goro::rw_mutex rw;
     CHECK(rt.run(goro_test::iterations_before_others_run(&lock_then_rlock, &rw)) <= 256);
+}
+
+// # The end of a run
+// A goroutine that rw_mutex let in, but that never ran because the run
+// ended, holds the lock it was given; the end of the run destroys it, and it
+// must give that lock back. One parked there is withdrawn first and must not
+// give back what it never got. On one P, main wakes the waiter and returns
+// at once: the woken goroutine is runnable and never runs
+// (end_run_behind_main).
+
+// [policy]: W must not run between main's runlock and main's return (one P).
+TEST_CASE("rw_mutex: a writer let in by the last reader but destroyed before it ran unlocks (1 P)",
+          "[rw_mutex][lifetime][policy]")
+{
+    goro::runtime rt(goro::runtime_config{1});
+    goro::rw_mutex rw;
+    // W announces itself and waits for main; main, the last reader out,
+    // hands it the write lock.
+    REQUIRE(rt.run(end_run_behind_main(&rw, hold::read, hold::write, true)));
+    REQUIRE(rw.try_rlock());
+    rw.runlock();
+    CHECK(rt.run(rw_round(&rw)));
+}
+
+// [policy]: R must not run between main's unlock and main's return (one P).
+TEST_CASE("rw_mutex: a reader let in by the writer's unlock but destroyed before it ran runlocks (1 P)",
+          "[rw_mutex][lifetime][policy]")
+{
+    goro::runtime rt(goro::runtime_config{1});
+    goro::rw_mutex rw;
+    // R counts itself in and waits; main's unlock hands it a read lock.
+    REQUIRE(rt.run(end_run_behind_main(&rw, hold::write, hold::read, true)));
+    REQUIRE(rw.try_lock());
+    rw.unlock();
+    CHECK(rt.run(rw_round(&rw)));
+}
+
+// [policy]: W must not run between main's unlock and main's return (one P).
+TEST_CASE("rw_mutex: a writer woken by the writers' mutex but destroyed before it ran leaves it usable (1 P)",
+          "[rw_mutex][lifetime][policy]")
+{
+    goro::runtime rt(goro::runtime_config{1});
+    goro::rw_mutex rw;
+    // W parks on the writers' mutex; main's unlock wakes it to compete.
+    REQUIRE(rt.run(end_run_behind_main(&rw, hold::write, hold::write, true)));
+    // A stale wake-up on the writers' mutex would make the next writer's
+    // unlock wake nobody.
+    CHECK(rt.run(rw_round(&rw)));
+}
+
+TEST_CASE("rw_mutex: waiters parked at the end of a run give back nothing they did not get (1 P)",
+          "[rw_mutex][lifetime]")
+{
+    goro::runtime rt(goro::runtime_config{1});
+    goro::rw_mutex rw;
+    // A writer parked until main's read lock goes: withdrawn, it undoes its
+    // announcement and its hold of the writers' mutex.
+    REQUIRE(rt.run(end_run_behind_main(&rw, hold::read, hold::write, false)));
+    CHECK_NOTHROW(rw.runlock()); // main's read lock
+    CHECK(rt.run(rw_round(&rw)));
+    // A reader parked behind main's write lock: withdrawn, it counts itself out.
+    REQUIRE(rt.run(end_run_behind_main(&rw, hold::write, hold::read, false)));
+    CHECK_NOTHROW(rw.unlock()); // main's write lock
+    CHECK(rt.run(rw_round(&rw)));
 }

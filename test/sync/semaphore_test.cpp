@@ -4,7 +4,8 @@
 // for them are free, and one release grants as many head waiters as fit; a
 // stress on several Ps whose tokens in use never exceed the size (a watchdog
 // turns a lost wakeup into a failure); misuse panics that change nothing; and
-// the cooperative budget.
+// the cooperative budget. At the end of a run, a waiter granted tokens but
+// never run gives them back, and a queued one gives back nothing.
 #include "support/sync_helpers.hpp"
 #include "support/watchdog.hpp"
 
@@ -69,6 +70,23 @@ goro::task<void> use_pool(int id, pool* p, int iterations, goro::wait_group* wg)
         p->progress.fetch_add(1);
     }
     wg->done();
+}
+
+// The main goroutine of a run (1 P) that ends with a goroutine W waiting for
+// 2 of s's tokens: main takes `held` tokens, W queues, and main gives the
+// tokens back (`release`: they are granted to W, which never runs) or keeps
+// them past the end of the run.
+goro::task<void> end_run_with_waiter(goro::semaphore* s, std::int64_t held, bool release)
+{
+    std::string log;
+    std::atomic<int> started{0};
+    goro::wait_group wg; // W never gets to done()
+    wg.add(1);
+    co_await s->acquire(held);
+    goro::go(take(s, 2, 'w', &log, &started, &wg));
+    co_await yield_until_count(&started, 1); // W queued for 2
+    if (release)
+        s->release(held);
 }
 
 } // namespace
@@ -224,4 +242,31 @@ TEST_CASE("semaphore: an acquire/release loop spends the cooperative budget (1 P
     goro::runtime rt(goro::runtime_config{1});
     goro::semaphore s(1);
     CHECK(rt.run(goro_test::iterations_before_others_run(&acquire_release, &s)) <= 256);
+}
+
+// # The end of a run
+// A waiter the semaphore granted tokens to, but that never ran because the
+// run ended, is destroyed by the end of the run and must give its tokens
+// back; one still queued is withdrawn and gives back nothing.
+
+// [policy]: W must not run between main's release and main's return (one P).
+TEST_CASE("semaphore: a waiter granted tokens but destroyed before it ran releases them (1 P)",
+          "[semaphore][lifetime][policy]")
+{
+    goro::runtime rt(goro::runtime_config{1});
+    goro::semaphore s(3);
+    rt.run(end_run_with_waiter(&s, 3, true)); // grants W its 2 tokens
+    REQUIRE(s.try_acquire(3)); // all tokens are back
+    s.release(3);
+}
+
+TEST_CASE("semaphore: a waiter queued at the end of a run gives back nothing (1 P)", "[semaphore][lifetime]")
+{
+    goro::runtime rt(goro::runtime_config{1});
+    goro::semaphore s(3);
+    rt.run(end_run_with_waiter(&s, 2, false)); // W stays queued
+    CHECK_FALSE(s.try_acquire(2)); // main's 2 are still out
+    CHECK_NOTHROW(s.release(2));
+    REQUIRE(s.try_acquire(3));
+    s.release(3);
 }

@@ -1,7 +1,7 @@
 // goro::wait_group: Go's WaitGroup semantics — waiting for many goroutines,
 // immediate completion at zero, misuse panics that leave the counter intact,
-// many waiters released at once, reuse across rounds, and done() from a thread
-// outside the runtime.
+// many waiters released at once, reuse across rounds, done() from a thread
+// outside the runtime, and a waiter woken but never run at the end of a run.
 #include <goro/goro.hpp>
 
 #include <catch2/catch.hpp>
@@ -114,4 +114,44 @@ TEST_CASE("wait_group: wait outside a goroutine panics", "[wait_group]")
     CHECK(wg.count() == 1);
     wg.done(); // the failed wait left no waiter behind to confuse this
     CHECK(wg.count() == 0);
+}
+
+// # The end of a run
+// A waiter the final done() woke, but that never ran because the run ended,
+// had nothing left to undo: the word was reset and its semaphore unit
+// consumed. The next round of the group works as usual.
+
+// [policy]: W must not run between done() and main's return (one P).
+TEST_CASE("wait_group: a waiter woken by done but destroyed before it ran leaves the group usable (1 P)",
+          "[wait_group][lifetime][policy]")
+{
+    goro::runtime rt(goro::runtime_config{1});
+    goro::wait_group gate;
+    std::atomic<int> released{0};
+    auto fn = [](goro::wait_group* gate, std::atomic<int>* released) -> goro::task<void> {
+        goro::wait_group out;
+        out.add(1);
+        gate->add(1);
+        goro::go(waiter(gate, released, &out));
+        for (int i = 0; i < 10; ++i)
+            co_await goro::yield(); // W parks
+        gate->done(); // wakes W, which never runs
+    };
+    rt.run(fn(&gate, &released));
+    CHECK(released.load() == 0);
+    CHECK(gate.count() == 0);
+    auto round = [](goro::wait_group* gate, std::atomic<int>* released) -> goro::task<void> {
+        goro::wait_group out;
+        out.add(2);
+        gate->add(1);
+        goro::go(waiter(gate, released, &out));
+        goro::go(waiter(gate, released, &out));
+        for (int i = 0; i < 10; ++i)
+            co_await goro::yield(); // both park
+        gate->done();
+        for (int i = 0; i < 100 && released->load() < 2; ++i)
+            co_await goro::yield(); // bounded: a lost wake-up fails the check below
+    };
+    rt.run(round(&gate, &released));
+    CHECK(released.load() == 2);
 }

@@ -26,10 +26,12 @@
 
 namespace goro::detail {
 
+/// Left uninitialized until arm_hook sets both pointers, so an awaiter that
+/// holds one pays nothing for it on its fast path.
 struct resume_hook {
     // Layout fixed by the compilers' coroutine ABI: resume, then destroy.
-    void (*resume)(void* self) = nullptr;
-    void (*destroy)(void* self) = nullptr;
+    void (*resume)(void* self);
+    void (*destroy)(void* self);
 };
 
 } // namespace goro::detail

@@ -12,17 +12,21 @@
 
 #include <coroutine>
 #include <cstdint>
+#include <mutex>
 
 namespace goro::detail {
 
+/// Every field is set before it is read: `parked` by the primitive before it
+/// parks (its withdraw undoes what the primitive counted), the others when
+/// acquire_or_park queues the waiter, after which they belong to the sema's
+/// lock. A waiter embedded in an awaiter's slow-path state is therefore left
+/// uninitialized by the fast path.
 struct sema_waiter {
-    /// Filled in by the primitive before it parks (its withdraw undoes what
-    /// the primitive counted); the list fields belong to the sema's lock.
-    parked_on parked{};
-    sema_waiter* prev = nullptr;
-    sema_waiter* next = nullptr;
-    goroutine* g = nullptr;
-    bool queued = false;
+    parked_on parked;
+    sema_waiter* prev;
+    sema_waiter* next;
+    goroutine* g;
+    bool queued;
 };
 
 class sema {
@@ -40,6 +44,18 @@ public:
     /// Unlinks `w` if it is still queued (true); false if a release took it.
     /// For the primitives' withdraw functions.
     GORO_API bool withdraw(sema_waiter& w) noexcept;
+    /// As withdraw(), but only if `undo()`, called under the sema's lock
+    /// while `w` is still queued, agrees (it undoes the primitive's count);
+    /// false if it does not: a release is on its way to `w`.
+    template <class Undo>
+    bool withdraw_if(sema_waiter& w, Undo undo) noexcept
+    {
+        std::lock_guard lock(lock_);
+        if (!w.queued || !undo())
+            return false;
+        waiters_.unlink(w);
+        return true;
+    }
 
 private:
     spinlock lock_;
