@@ -11,7 +11,7 @@
 #include <coroutine>
 #include <cstdint>
 
-namespace goro {
+namespace goro::inline GORO_ABI {
 
 namespace detail {
 

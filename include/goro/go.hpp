@@ -14,7 +14,7 @@
 #include <type_traits>
 #include <utility>
 
-namespace goro {
+namespace goro::inline GORO_ABI {
 
 namespace detail {
 

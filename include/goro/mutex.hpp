@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <mutex>
 
-namespace goro {
+namespace goro::inline GORO_ABI {
 
 class mutex;
 

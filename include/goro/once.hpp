@@ -17,7 +17,7 @@
 #include <type_traits>
 #include <utility>
 
-namespace goro {
+namespace goro::inline GORO_ABI {
 
 class once;
 

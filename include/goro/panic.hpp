@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace goro {
+namespace goro::inline GORO_ABI {
 
 /// Thrown for misuse of the API. The message names the misuse, e.g.
 /// "goro::wait_group: negative counter". Catching it is allowed, but like a Go

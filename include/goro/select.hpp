@@ -17,7 +17,7 @@
 #include <utility>
 #include <variant>
 
-namespace goro {
+namespace goro::inline GORO_ABI {
 
 /// The `default:` of a select: makes it never block.
 struct default_case_t {

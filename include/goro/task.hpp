@@ -12,7 +12,7 @@
 #include <type_traits>
 #include <utility>
 
-namespace goro {
+namespace goro::inline GORO_ABI {
 
 template <class T>
 class task;

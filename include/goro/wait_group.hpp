@@ -9,7 +9,7 @@
 #include <coroutine>
 #include <cstdint>
 
-namespace goro {
+namespace goro::inline GORO_ABI {
 
 /// Waits for a collection of goroutines to finish: add(n) before starting
 /// them, done() as each finishes, `co_await wg.wait()` to wait for all.

@@ -6,7 +6,7 @@
 
 #include <coroutine>
 
-namespace goro {
+namespace goro::inline GORO_ABI {
 
 namespace detail {
 struct [[nodiscard]] yield_awaiter {

@@ -1,3 +1,4 @@
+#include <goro/config.hpp>
 #include "base/barrier.hpp"
 
 #include "base/fatal.hpp"
@@ -6,7 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 std::atomic<bool> heavy_barrier_is_membarrier{false};
 

@@ -23,7 +23,7 @@
 
 #include <goro/detail/asymmetric_barrier.hpp>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 /// The rare side: a full barrier on every CPU running one of our threads.
 void asymmetric_heavy_barrier() noexcept;

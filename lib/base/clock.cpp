@@ -1,8 +1,9 @@
+#include <goro/config.hpp>
 #include "base/clock.hpp"
 
 #include <ctime>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 std::int64_t monotonic_ns() noexcept
 {

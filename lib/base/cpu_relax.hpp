@@ -4,7 +4,9 @@
 // budgets are written as pause counts with their time on that machine.
 #pragma once
 
-namespace goro::detail {
+#include <goro/config.hpp>
+
+namespace goro::inline GORO_ABI::detail {
 
 inline void cpu_relax() noexcept
 {

@@ -1,9 +1,10 @@
+#include <goro/config.hpp>
 #include "base/fatal.hpp"
 
 #include <cstdio>
 #include <cstdlib>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 void vfatal(fmt::string_view format, fmt::format_args args) noexcept
 {

@@ -1,9 +1,11 @@
 // Fatal errors: a broken runtime invariant ends the process, as Go's throw().
 #pragma once
 
+#include <goro/config.hpp>
+
 #include <fmt/format.h>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 /// Prints "fatal error: <message>" to stderr and aborts. The message begins
 /// with the subsystem ("sched: ...").

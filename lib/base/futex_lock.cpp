@@ -22,7 +22,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 std::atomic<std::uint32_t> futex_lock_sleepers[futex_lock_sleeper_slots];
 

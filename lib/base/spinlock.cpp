@@ -5,7 +5,7 @@
 
 #include <sched.h>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 void spin_wait_slow(std::atomic<bool>& locked) noexcept
 {

@@ -56,7 +56,7 @@
 #include <new>
 #include <stdexcept>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 // ---------------------------------------------------------------------------
 // Wait queues: circular lists through chan_waiter::prev/next, so that a

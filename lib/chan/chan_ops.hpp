@@ -3,7 +3,7 @@
 
 #include <goro/detail/chan_core.hpp>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 /// Sends / receives if that can be done now. `c.lock` held on entry and on
 /// return; a parked partner that got the handoff is returned in `wake`, to be

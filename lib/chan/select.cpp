@@ -39,7 +39,7 @@
 
 #include <fmt/format.h>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 namespace {
 

@@ -29,7 +29,7 @@
 #include <cstdlib>
 #include <exception>
 
-namespace goro {
+namespace goro::inline GORO_ABI {
 
 namespace detail {
 

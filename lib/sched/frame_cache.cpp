@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <new>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 void* frame_malloc(std::size_t size)
 {

@@ -14,6 +14,8 @@
 // malloc/free so use-after-free of a frame stays visible.
 #pragma once
 
+#include <goro/config.hpp>
+
 #include <goro_build_config.hpp>
 
 #include <cstddef>
@@ -21,7 +23,7 @@
 #include <mutex>
 #include <vector>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 struct free_frame {
     free_frame* next;

@@ -13,12 +13,14 @@
 // Not thread-safe: every member is guarded by the owner's lock (scheduler::mu_).
 #pragma once
 
+#include <goro/config.hpp>
+
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 template <class Item, std::uint32_t ChunkCapacity>
 class global_queue {

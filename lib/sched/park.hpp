@@ -54,7 +54,7 @@
 #include <cstdint>
 #include <utility>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 /// Go's gopark: parks the running goroutine `g` (the caller got it from
 /// require_g before changing any state) so that it resumes at `leaf`,

@@ -1,3 +1,4 @@
+#include <goro/config.hpp>
 #include "sched/parker.hpp"
 
 #include "base/clock.hpp"
@@ -8,7 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 namespace {
 void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected, const timespec* rel) noexcept

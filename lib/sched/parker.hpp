@@ -10,10 +10,12 @@
 // the owner's check and its sleep); park() consumes a notification.
 #pragma once
 
+#include <goro/config.hpp>
+
 #include <atomic>
 #include <cstdint>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 class parker {
 public:

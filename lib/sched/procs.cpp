@@ -1,3 +1,4 @@
+#include <goro/config.hpp>
 #include "sched/procs.hpp"
 
 #include <fmt/format.h>
@@ -10,7 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 unsigned affinity_cpus() noexcept
 {

@@ -2,10 +2,12 @@
 // default, including Go 1.25's cgroup awareness).
 #pragma once
 
+#include <goro/config.hpp>
+
 #include <optional>
 #include <string>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 /// CPUs this thread may run on (sched_getaffinity), at least 1.
 unsigned affinity_cpus() noexcept;

@@ -1,8 +1,9 @@
+#include <goro/config.hpp>
 #include "sched/registry.hpp"
 
 #include <algorithm>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 void goroutine_registry::refill_locked(cache& c)
 {

@@ -48,7 +48,7 @@
 #include <mutex>
 #include <vector>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 class goroutine_registry {
 public:

@@ -24,10 +24,12 @@
 // edges.
 #pragma once
 
+#include <goro/config.hpp>
+
 #include <atomic>
 #include <cstdint>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 template <class Item, std::uint32_t Capacity = 256>
 class runq {

@@ -160,7 +160,7 @@
 #include <sched.h>
 #include <utility>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 namespace {
 

@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 class scheduler;
 

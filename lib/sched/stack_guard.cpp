@@ -1,11 +1,12 @@
 // The stack guard; its design is at the top of stack_guard.hpp.
+#include <goro/config.hpp>
 #include "sched/stack_guard.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <pthread.h>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 namespace {
 

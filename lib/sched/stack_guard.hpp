@@ -35,9 +35,11 @@
 // found in the code it runs.
 #pragma once
 
+#include <goro/config.hpp>
+
 #include <cstddef>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 /// The floor of a worker loop whose frame is at `here`: `here` minus the
 /// budget, or minus half of the stack left below `here` if that is less.

@@ -59,7 +59,7 @@
 
 #include <mutex>
 
-namespace goro {
+namespace goro::inline GORO_ABI {
 
 using detail::cond_waiter;
 using detail::mutex_access;

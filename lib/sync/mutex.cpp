@@ -114,7 +114,7 @@
 #include <goro/mutex.hpp>
 #include <goro/panic.hpp>
 
-namespace goro {
+namespace goro::inline GORO_ABI {
 
 using detail::mutex_access;
 

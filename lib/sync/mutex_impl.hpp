@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 struct mutex_access {
     // held

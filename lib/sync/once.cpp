@@ -55,7 +55,7 @@
 
 #include <mutex>
 
-namespace goro {
+namespace goro::inline GORO_ABI {
 
 bool once::claim() noexcept
 {

@@ -6,7 +6,7 @@
 
 #include <coroutine>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 /// A hook's destroy entry: nothing may destroy a goroutine's leaf, so this
 /// reports a broken runtime invariant and aborts.

@@ -87,7 +87,7 @@
 
 #include <cstddef>
 
-namespace goro {
+namespace goro::inline GORO_ABI {
 
 namespace detail {
 

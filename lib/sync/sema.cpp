@@ -16,7 +16,7 @@
 
 #include <mutex>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 void resume_hook_destroyed(void*) noexcept
 {

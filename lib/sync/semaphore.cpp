@@ -52,7 +52,7 @@
 
 #include <mutex>
 
-namespace goro {
+namespace goro::inline GORO_ABI {
 
 namespace {
 

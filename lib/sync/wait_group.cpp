@@ -25,7 +25,7 @@
 #include <goro/panic.hpp>
 #include <goro/wait_group.hpp>
 
-namespace goro {
+namespace goro::inline GORO_ABI {
 
 void wait_group::add(int delta)
 {

@@ -7,7 +7,7 @@
 
 #include <atomic>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 /// True once membarrier(2) PRIVATE_EXPEDITED is registered for this process
 /// (at library load); then the heavy side's membarrier orders the light side.

@@ -40,7 +40,7 @@
 #include <type_traits>
 #include <utility>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 /// How the library moves and destroys elements it only knows as bytes.
 struct elem_ops {

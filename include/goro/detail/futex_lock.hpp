@@ -43,7 +43,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 /// Sleeping futex_lock waiters, by lock address (futex_lock_sleepers_slot).
 inline constexpr std::size_t futex_lock_sleeper_slots = 64;

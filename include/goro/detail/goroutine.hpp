@@ -28,7 +28,7 @@
 #include <cstdint>
 #include <exception>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 /// Where a goroutine was started: kept for panics and goroutine dumps.
 struct spawn_site {

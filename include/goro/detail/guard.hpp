@@ -7,7 +7,7 @@
 #include <mutex>
 #include <utility>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 /// Owns one hold of an `M` and gives it back with `(m.*Unlock)()` when
 /// destroyed.

@@ -24,7 +24,7 @@
 
 #include <coroutine>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 /// Left uninitialized until arm_hook sets both pointers, so an awaiter that
 /// holds one pays nothing for it on its fast path.

@@ -6,7 +6,7 @@
 #include <goro/config.hpp>
 #include <goro/detail/goroutine.hpp>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 /// The goroutine this worker is running, or nullptr outside any goroutine.
 GORO_API goroutine* current_g() noexcept;

@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <mutex>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 /// Every field is set before it is read: `parked` by the primitive before it
 /// parks (its withdraw undoes what the primitive counted), the others when

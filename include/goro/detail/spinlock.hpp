@@ -7,7 +7,7 @@
 
 #include <atomic>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 GORO_API void spin_wait_slow(std::atomic<bool>& locked) noexcept;
 

@@ -9,7 +9,7 @@
 
 #include <goro/detail/sched.hpp>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 template <class W>
 struct wait_list {
