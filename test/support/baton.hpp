@@ -17,7 +17,12 @@ struct baton {
         bool await_ready() const noexcept { return false; }
         bool await_suspend(std::coroutine_handle<> h)
         {
+            w.parked = {&withdraw, &b.sema}; // a baton counts nothing: the sema's withdraw is all
             return b.sema.acquire_or_park(w, h, goro::detail::wait_reason::semacquire);
+        }
+        static bool withdraw(goro::detail::parked_on& p) noexcept
+        {
+            return static_cast<goro::detail::sema*>(p.object)->withdraw(reinterpret_cast<goro::detail::sema_waiter&>(p));
         }
         void await_resume() const noexcept {}
     };
