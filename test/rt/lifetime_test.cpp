@@ -27,7 +27,7 @@ struct counted {
     ~counted() { live.fetch_sub(1); }
 };
 
-goro::task<void> noop(counted) { co_return; }
+goro::task<void> noop(counted) { co_return; } // the frame holds the argument
 
 goro::task<void> short_main() { co_return; }
 
@@ -120,39 +120,39 @@ TEST_CASE("lifetime: a select readied but not run when main returns leaves no wa
 
 namespace {
 
-goro::task<void> park_forever_on(goro::chan<int> ch, counted c, goro::wait_group* parked)
+goro::task<void> park_forever_on(goro::chan<int> ch, [[maybe_unused]] counted c, goro::wait_group* parked)
 {
     parked->done();
     (void)co_await ch.recv();
 }
 
-goro::task<void> park_on_nil(counted c, goro::wait_group* parked)
+goro::task<void> park_on_nil([[maybe_unused]] counted c, goro::wait_group* parked)
 {
     goro::chan<int> nil;
     parked->done();
     (void)co_await nil.recv();
 }
 
-goro::task<void> send_forever(goro::chan<std::string> ch, counted c, goro::wait_group* parked)
+goro::task<void> send_forever(goro::chan<std::string> ch, [[maybe_unused]] counted c, goro::wait_group* parked)
 {
     parked->done();
     co_await ch.send(std::string(100, 's'));
 }
 
-goro::task<int> never_finishes(goro::chan<int> ch, counted c)
+goro::task<int> never_finishes(goro::chan<int> ch, [[maybe_unused]] counted c)
 {
     (void)co_await ch.recv();
     co_return 1;
 }
 
-goro::task<void> join_forever(goro::chan<int> ch, counted c, goro::wait_group* parked)
+goro::task<void> join_forever(goro::chan<int> ch, [[maybe_unused]] counted c, goro::wait_group* parked)
 {
     auto h = goro::spawn(never_finishes(ch, counted{}));
     parked->done();
     co_await h;
 }
 
-goro::task<void> wait_forever(goro::wait_group* never, counted c, goro::wait_group* parked)
+goro::task<void> wait_forever(goro::wait_group* never, [[maybe_unused]] counted c, goro::wait_group* parked)
 {
     parked->done();
     co_await never->wait();
