@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Checks that lib/'s layers only point down (docs/design.md, "Layers"):
 #
-#   base   fatal errors, barriers, cpu_relax, the clock, the locks
-#   sched  goroutines, Ps, run queues, parking         (may include base)
-#   chan   channels and select                         (base, sched/park.hpp)
-#   sync   the sync primitives                         (base, sched/park.hpp)
-#   rt     run, runtime, join: the entry points        (anything below)
+#   base     fatal errors, barriers, cpu_relax, the clock, the locks
+#   netpoll  the backend probe, the per-P pollers        (may include base)
+#   sched    goroutines, Ps, run queues, parking         (base, netpoll)
+#   chan     channels and select                         (base, sched/park.hpp)
+#   sync     the sync primitives                         (base, sched/park.hpp)
+#   rt       run, runtime, join: the entry points        (anything below)
 #
 # chan and sync reach the scheduler only through sched/park.hpp, and no layer
 # below rt includes the public entry-point headers (goro.hpp, runtime.hpp,
@@ -19,14 +20,15 @@ cd "$root/lib" || exit 2
 # allowed[layer]: an extended regex that a quoted include of that layer must match.
 declare -A allowed=(
   [base]='^base/'
-  [sched]='^(base|sched)/'
+  [netpoll]='^(base|netpoll)/'
+  [sched]='^(base|netpoll|sched)/'
   [chan]='^(base/|sched/park\.hpp$|chan/)'
   [sync]='^(base/|sched/park\.hpp$|sync/)'
 )
 entry_points='^goro/(goro|runtime|go)\.hpp$'
 
 status=0
-for layer in base sched chan sync rt; do
+for layer in base netpoll sched chan sync rt; do
   [[ -d $layer ]] || { echo "check-layers: lib/$layer is missing" >&2; status=1; continue; }
   while IFS= read -r line; do
     file=${line%%:*}
@@ -49,6 +51,6 @@ for layer in base sched chan sync rt; do
 done
 for dir in */; do
   dir=${dir%/}
-  case $dir in base | sched | chan | sync | rt) ;; *) echo "lib/$dir: not a known layer (add it to tools/check-layers.sh and docs/design.md)" >&2; status=1 ;; esac
+  case $dir in base | netpoll | sched | chan | sync | rt) ;; *) echo "lib/$dir: not a known layer (add it to tools/check-layers.sh and docs/design.md)" >&2; status=1 ;; esac
 done
 exit $status

@@ -1,0 +1,175 @@
+// The netpoller's per-P poller: where an idle worker will block, and how the
+// kernel tells it that I/O finished.
+//
+// lib/netpoll is the layer between base and sched. It is not wired into the
+// scheduler yet: idle workers still park on a futex (lib/sched/parker.hpp).
+// Here are the choice of backend (probe.hpp: the io_uring probe, its flag
+// ladder and what selects epoll) and this poller, one per P, on either
+// backend behind one interface: a tagged choice (std::variant), not virtual
+// calls, and backend-specific work stays in uring_poller and epoll_poller.
+//
+// # Ownership
+// A poller belongs to the thread that constructs it, its owner: with
+// SINGLE_ISSUER only that thread may submit to the ring, and the registered
+// ring fd lives in that thread's table. The owner calls everything but
+// wake(), and destroys it; wake() may come from any thread while it lives.
+//
+// # Operations and keys
+// Every operation carries a 64-bit key that each of its completions returns.
+// A key names one operation for its whole life, from submission to its last
+// completion, and no other operation has it meanwhile. Keys come from a
+// key_table (key.hpp): a slot for the operation's record plus the slot's
+// generation, which advances when the slot is freed. Why: a cancel (io_uring
+// ASYNC_CANCEL, POLL_REMOVE) finds its target by key. Were keys slot indices
+// or record addresses, a cancel aimed at an operation that just finished
+// could hit the next operation given the same slot; with generations it finds
+// nothing (-ENOENT), and key_table::find turns a stale key away. Bit 63 marks
+// the poller's own operations (the doorbell, a watch's removal): the poller
+// consumes their completions and never returns them, and key_table never
+// issues such a key.
+//
+// An operation may complete several times: a watch does, and so will
+// multishot accept and receive. Each completion but the last has `more` set;
+// the last has it clear, and only then may the key be released. The last one
+// can come unasked: the kernel ends a multishot operation whose completion it
+// cannot post (CQ overflow), so its owner re-arms it if it still wants it.
+//
+// # Submissions
+// Operations are queued and reach the kernel when wait() blocks or polls, or
+// at flush(): a batch per trip into the kernel. A full SQ is handed to the
+// kernel and the request retried, never dropped (a dropped cancel leaves its
+// goroutine waiting forever). When the kernel refuses submissions until its
+// completions are reaped (-EBUSY, -EAGAIN), the poller moves the CQ into its
+// own backlog, which the next wait() returns first, and retries. epoll
+// operations act at once (epoll_ctl); one that completes there (a nop, a
+// refused registration, a removal) is queued in the poller for the next
+// wait().
+//
+// # Completions
+// The CQ has four entries for each SQ entry. When it overflows anyway, the
+// kernel (IORING_FEAT_NODROP, which the probe requires) backs the extra
+// completions up and raises IORING_SQ_CQ_OVERFLOW; reaping empties the CQ,
+// has the kernel move its backlog in (io_uring_get_events), and goes on
+// until the flag is clear or the caller's buffer is full. What does not fit
+// the buffer stays in the CQ for the next wait(). A completion the kernel
+// could not back up (cq.koverflow, or -EBADR from io_uring_enter) is lost
+// for good, and some goroutine would wait forever: fatal. epoll has no queue
+// to overflow: events that do not fit the buffer stay ready in the kernel.
+//
+// # Wake
+// wake() may come from any thread and must cost one atomic exchange, no
+// system call, when the owner is not asleep. The wake word (class doorbell,
+// wake.hpp) has three states: idle, sleeping, notified.
+//   waker:  exchange(notified, release); if the old state was sleeping,
+//           write 1 to the doorbell, an eventfd.
+//   owner:  before blocking, CAS idle -> sleeping; if it finds notified, it
+//           takes it (exchange(idle, acquire)) and returns instead. After
+//           blocking, exchange(idle, acquire); if that finds notified, the
+//           wait ends as woken.
+// Every step is an RMW of the one word, so the steps are totally ordered:
+// either the waker's exchange comes first and the owner's CAS finds
+// notified, or the CAS comes first and the waker finds sleeping and rings.
+// No wake is lost and no StoreLoad fence is needed. The owner's acquire
+// exchange reads the last notifier's write, and RMWs continue release
+// sequences, so everything any waker wrote before its wake() is visible once
+// wait() returns. Wakes coalesce: many before the owner looks are one. A
+// doorbell rung just as the owner woke for another reason is stale; wait()
+// absorbs it and sleeps again.
+//   io_uring: the doorbell is a multishot poll on the eventfd. It stays armed
+//     across wakes (no submission per wake, no buffer for the kernel to write
+//     into at teardown); when the kernel ends it (CQ overflow) the reaper
+//     drains the eventfd and arms it again. IORING_OP_MSG_RING is the
+//     alternative (probe records it); it is to be measured against this.
+//   epoll: the eventfd is registered level-triggered and read when reported.
+//
+// # Deadlines
+// wait()'s deadline is absolute CLOCK_MONOTONIC (base/clock.hpp); the
+// kernels take relative timeouts, so wait() converts, and returns for the
+// deadline only once monotonic_ns() has reached it: a timeout the kernel
+// ends early, or epoll_wait's millisecond rounding, just waits again.
+#pragma once
+
+#include "netpoll/completion.hpp"
+#include "netpoll/epoll_poller.hpp"
+#include "netpoll/probe.hpp"
+#include "netpoll/uring_poller.hpp"
+
+#include <cstdint>
+#include <span>
+#include <variant>
+
+namespace goro::detail {
+
+class poller {
+public:
+    /// On the thread that will own it: a poller on `choice`'s backend
+    /// (netpoll_backend() in a runtime). `sq_entries` sizes an io_uring's SQ
+    /// (tests make it tiny); epoll has nothing to size. Throws
+    /// std::system_error when the kernel refuses (fds, memory).
+    explicit poller(const netpoll_choice& choice, unsigned sq_entries = default_sq_entries);
+
+    backend_kind backend() const noexcept
+    {
+        return std::holds_alternative<uring_poller>(impl_) ? backend_kind::uring : backend_kind::epoll;
+    }
+
+    /// Owner. Blocks until at least one completion is ready, a wake() comes,
+    /// or `deadline_ns` (CLOCK_MONOTONIC; < 0: none) passes; a deadline
+    /// already passed only polls. Returns how many completions it put in
+    /// `out` (not empty), 0 for a wake or the deadline; never returns 0
+    /// early for any other reason. Also submits what is queued.
+    std::size_t wait(std::int64_t deadline_ns, std::span<completion> out)
+    {
+        return std::visit([&](auto& p) { return p.wait(deadline_ns, out); }, impl_);
+    }
+
+    /// Any thread. The owner's current or next wait() returns; what the
+    /// caller wrote before is visible to the owner then.
+    void wake() noexcept
+    {
+        std::visit([](auto& p) { p.wake(); }, impl_);
+    }
+
+    /// Owner. An operation that does nothing: one completion, result 0.
+    /// The self-test operation (and io_uring's probe).
+    void nop(std::uint64_t key)
+    {
+        std::visit([&](auto& p) { p.nop(key); }, impl_);
+    }
+
+    /// Owner. Reports each time `fd` becomes readable (result: the poll
+    /// mask, with POLLIN) until unwatch(); every such completion has `more`.
+    void watch_readable(int fd, std::uint64_t key)
+    {
+        std::visit([&](auto& p) { p.watch_readable(fd, key); }, impl_);
+    }
+
+    /// Owner. Ends the watch `key` on `fd`, which must still be open: its
+    /// last completion (more clear) has result -ECANCELED, unless the watch
+    /// had already ended on its own.
+    void unwatch(int fd, std::uint64_t key)
+    {
+        std::visit([&](auto& p) { p.unwatch(fd, key); }, impl_);
+    }
+
+    /// Owner. Hands queued operations to the kernel now, without waiting.
+    void flush()
+    {
+        if (auto* ring = std::get_if<uring_poller>(&impl_))
+            ring->flush();
+    }
+
+    /// How many wake() calls wrote to the doorbell (the others found the
+    /// owner awake and cost no system call).
+    std::uint64_t doorbell_rings() const noexcept
+    {
+        return std::visit([](const auto& p) { return p.doorbell_rings(); }, impl_);
+    }
+
+private:
+    static std::variant<uring_poller, epoll_poller> make(const netpoll_choice& choice, unsigned sq_entries);
+
+    std::variant<uring_poller, epoll_poller> impl_;
+};
+
+} // namespace goro::detail

@@ -1,0 +1,28 @@
+// The netpoller's one conversion point for kernel errors.
+//
+// io_uring reports a failure as a negative errno, and the netpoller keeps
+// every kernel result that way: a libc call's -1 becomes -errno at once
+// (sys_result), completions carry the kernel's value untouched, and only the
+// functions below turn a -errno into text, an exception or a fatal error.
+#pragma once
+
+#include <cerrno>
+#include <string>
+
+namespace goro::detail {
+
+/// A libc call's result, with -1 turned into -errno.
+inline long sys_result(long r) noexcept { return r == -1 ? -errno : r; }
+
+/// The text of -errno: "Operation not permitted" for -EPERM.
+std::string errno_text(int neg_errno);
+
+/// Throws std::system_error with what() "<what>: <errno text>", for a
+/// constructor whose resource the kernel refuses (out of fds, of memory).
+[[noreturn]] void throw_errno(const char* what, int neg_errno);
+
+/// fatal("netpoll: <what>: <errno text>"): a kernel call that cannot fail
+/// unless the netpoller's invariants are broken.
+[[noreturn]] void fatal_errno(const char* what, int neg_errno) noexcept;
+
+} // namespace goro::detail

@@ -1,0 +1,81 @@
+// A P's io_uring: the io_uring backend of poller (lib/netpoll/poller.hpp,
+// which holds the design: keys, the SQ-full and CQ-overflow rules, the wake
+// protocol).
+#pragma once
+
+#include "netpoll/completion.hpp"
+#include "netpoll/probe.hpp"
+#include "netpoll/wake.hpp"
+
+#include <liburing.h>
+
+#include <cstdint>
+#include <span>
+
+namespace goro::detail {
+
+/// The owner's counters of the rare paths, so tests can see them taken.
+struct uring_stats {
+    std::uint64_t sq_full_flushes = 0;     // a full SQ handed to the kernel to make room
+    std::uint64_t cq_overflow_flushes = 0; // the kernel's CQ backlog moved into the CQ
+    std::uint64_t busy_retries = 0;        // io_uring_enter refused work until the CQ was reaped
+    std::uint64_t doorbell_rearms = 0;     // the kernel ended the doorbell's poll; armed again
+};
+
+class uring_poller {
+public:
+    /// On the thread that will own it. A ring of `sq_entries` (the kernel
+    /// rounds up to a power of two) and a CQ four times that, set up with
+    /// the flags `support` found (it must be ok), and its doorbell armed.
+    /// Throws std::system_error when the kernel refuses (fds, memory).
+    explicit uring_poller(const uring_support& support, unsigned sq_entries = default_sq_entries);
+    /// On the owner thread. Operations still in flight are cancelled by the
+    /// kernel without completions reaching anyone.
+    ~uring_poller();
+    uring_poller(const uring_poller&) = delete;
+    uring_poller& operator=(const uring_poller&) = delete;
+
+    /// poller::wait.
+    std::size_t wait(std::int64_t deadline_ns, std::span<completion> out);
+    /// poller::wake.
+    void wake() noexcept;
+    /// poller::nop.
+    void nop(std::uint64_t key);
+    /// poller::watch_readable.
+    void watch_readable(int fd, std::uint64_t key);
+    /// poller::unwatch. io_uring finds the watch by its key alone.
+    void unwatch(int fd, std::uint64_t key);
+    /// poller::flush.
+    void flush();
+
+    const uring_stats& stats() const noexcept { return stats_; }
+    /// How many wake() calls wrote to the doorbell.
+    std::uint64_t doorbell_rings() const noexcept { return doorbell_.rings(); }
+    /// The io_uring_setup flags of the ring.
+    unsigned setup_flags() const noexcept { return ring_.flags; }
+
+private:
+    io_uring_sqe* get_sqe();
+    void submit(bool get_events);
+    void get_events();
+    void recover(int error, const char* call);
+    void sleep(std::int64_t deadline_ns);
+    std::size_t reap(std::span<completion> out);
+    void reap_into_backlog();
+    template <class Accept>
+    void drain(Accept&& accept);
+    void own_completion(std::uint64_t key, std::int32_t result, std::uint32_t flags) noexcept;
+    void check_dropped() const noexcept;
+    void arm_doorbell();
+
+    // Owner only.
+    io_uring ring_;
+    completion_queue backlog_;
+    bool rearm_doorbell_ = false;
+    uring_stats stats_;
+
+    // Shared with wakers.
+    doorbell doorbell_;
+};
+
+} // namespace goro::detail

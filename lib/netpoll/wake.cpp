@@ -1,0 +1,46 @@
+#include "netpoll/wake.hpp"
+
+#include "netpoll/sys.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace goro::detail {
+
+doorbell::doorbell()
+{
+    long fd = sys_result(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (fd < 0)
+        throw_errno("netpoll: eventfd", int(fd));
+    fd_ = int(fd);
+}
+
+doorbell::~doorbell() { close(fd_); }
+
+void doorbell::wake() noexcept
+{
+    // release: pairs with consume()'s acquire, so what the caller wrote
+    // before wake() is visible once the owner returns.
+    if (state_.exchange(notified, std::memory_order_release) != sleeping)
+        return;
+    rings_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+    std::uint64_t one = 1;
+    for (;;) {
+        long r = sys_result(write(fd_, &one, sizeof one));
+        // -EAGAIN: the counter is at its maximum, so the eventfd is readable
+        // already.
+        if (r == sizeof one || r == -EAGAIN)
+            return;
+        if (r != -EINTR)
+            fatal_errno("doorbell write", int(r));
+    }
+}
+
+void doorbell::drain() noexcept
+{
+    std::uint64_t count; // an eventfd read takes the whole counter
+    if (long r = sys_result(read(fd_, &count, sizeof count)); r < 0 && r != -EAGAIN)
+        fatal_errno("doorbell read", int(r));
+}
+
+} // namespace goro::detail

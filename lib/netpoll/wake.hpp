@@ -1,0 +1,67 @@
+// A poller's doorbell: how a wake() from any thread reaches the poller's
+// owner, which may be asleep in the kernel. The protocol and its memory
+// ordering are in lib/netpoll/poller.hpp, "Wake"; this class is the wake word
+// and the eventfd each backend watches (io_uring with a multishot poll, epoll
+// with a level-triggered registration).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace goro::detail {
+
+class doorbell {
+public:
+    /// Throws std::system_error when the kernel refuses an eventfd.
+    doorbell();
+    ~doorbell();
+    doorbell(const doorbell&) = delete;
+    doorbell& operator=(const doorbell&) = delete;
+
+    /// The eventfd for the owner's backend to watch (non-blocking).
+    int fd() const noexcept { return fd_; }
+
+    /// Any thread: records a wake, and writes the eventfd if the owner is
+    /// asleep (or on its way into the kernel).
+    void wake() noexcept;
+
+    /// Owner, before it blocks. False when a wake is pending: it is consumed,
+    /// and the owner must return instead of blocking.
+    bool prepare_sleep() noexcept
+    {
+        std::uint32_t s = idle;
+        // relaxed: the owner publishes nothing by going to sleep; the RMW
+        // alone orders this against every wake().
+        if (state_.compare_exchange_strong(s, sleeping, std::memory_order_relaxed))
+            return true;
+        consume();
+        return false;
+    }
+
+    /// Owner, after it blocked. True when a wake came meanwhile (consumed).
+    bool finish_sleep() noexcept { return consume(); }
+
+    /// Owner: empties the eventfd, whose writes all belong to wakes the word
+    /// already carries.
+    void drain() noexcept;
+
+    /// How many wake() calls wrote the eventfd.
+    std::uint64_t rings() const noexcept { return rings_.load(std::memory_order_relaxed); }
+
+private:
+    bool consume() noexcept
+    {
+        // acquire: pairs with wake()'s release. An exchange reads the last
+        // value in the word's order, and each wake() is an RMW that continues
+        // the release sequences before it, so this synchronizes with every
+        // wake() since the owner last consumed.
+        return state_.exchange(idle, std::memory_order_acquire) == notified;
+    }
+
+    static constexpr std::uint32_t idle = 0, sleeping = 1, notified = 2;
+    int fd_ = -1; // immutable
+    std::atomic<std::uint32_t> state_{idle};
+    std::atomic<std::uint64_t> rings_{0};
+};
+
+} // namespace goro::detail
