@@ -2,12 +2,14 @@
 // completions it has taken from the kernel but not yet handed back.
 #pragma once
 
+#include <goro/config.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 /// One completion of an operation (lib/netpoll/poller.hpp, "Keys").
 struct completion {

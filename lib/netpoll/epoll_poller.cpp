@@ -1,3 +1,4 @@
+#include <goro/config.hpp>
 #include "netpoll/epoll_poller.hpp"
 
 #include "base/clock.hpp"
@@ -11,7 +12,7 @@
 #include <ctime>
 #include <unistd.h>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 namespace {
 

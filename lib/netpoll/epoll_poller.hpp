@@ -2,6 +2,8 @@
 // holds the design), for processes where the probe rejected io_uring.
 #pragma once
 
+#include <goro/config.hpp>
+
 #include "netpoll/completion.hpp"
 #include "netpoll/wake.hpp"
 
@@ -11,7 +13,7 @@
 #include <cstdint>
 #include <span>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 class epoll_poller {
 public:

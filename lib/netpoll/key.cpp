@@ -1,8 +1,9 @@
+#include <goro/config.hpp>
 #include "netpoll/key.hpp"
 
 #include "base/fatal.hpp"
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 void require_user_key(std::uint64_t key) noexcept
 {

@@ -8,10 +8,12 @@
 //   bits 0..31   the slot: where the operation's record is found
 #pragma once
 
+#include <goro/config.hpp>
+
 #include <cstdint>
 #include <vector>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 inline constexpr std::uint64_t internal_key_bit = std::uint64_t(1) << 63;
 

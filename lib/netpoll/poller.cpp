@@ -1,8 +1,9 @@
+#include <goro/config.hpp>
 #include "netpoll/poller.hpp"
 
 #include "base/fatal.hpp"
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 poller::poller(const netpoll_choice& choice, unsigned sq_entries) : impl_(make(choice, sq_entries)) {}
 

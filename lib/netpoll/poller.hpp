@@ -89,6 +89,8 @@
 // ends early, or epoll_wait's millisecond rounding, just waits again.
 #pragma once
 
+#include <goro/config.hpp>
+
 #include "netpoll/completion.hpp"
 #include "netpoll/epoll_poller.hpp"
 #include "netpoll/probe.hpp"
@@ -98,7 +100,7 @@
 #include <span>
 #include <variant>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 class poller {
 public:

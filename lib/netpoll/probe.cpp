@@ -18,7 +18,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 namespace {
 

@@ -59,6 +59,8 @@
 // io_uring, stays quiet.
 #pragma once
 
+#include <goro/config.hpp>
+
 #include <liburing.h>
 
 #include <cstdint>
@@ -66,7 +68,7 @@
 #include <string>
 #include <string_view>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 /// Submission queue entries of a P's ring (the CQ has four times as many).
 inline constexpr unsigned default_sq_entries = 256;

@@ -1,10 +1,11 @@
+#include <goro/config.hpp>
 #include "netpoll/sys.hpp"
 
 #include "base/fatal.hpp"
 
 #include <system_error>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 std::string errno_text(int neg_errno)
 {

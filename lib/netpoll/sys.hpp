@@ -6,10 +6,12 @@
 // functions below turn a -errno into text, an exception or a fatal error.
 #pragma once
 
+#include <goro/config.hpp>
+
 #include <cerrno>
 #include <string>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 /// A libc call's result, with -1 turned into -errno.
 inline long sys_result(long r) noexcept { return r == -1 ? -errno : r; }

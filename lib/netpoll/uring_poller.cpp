@@ -1,3 +1,4 @@
+#include <goro/config.hpp>
 #include "netpoll/uring_poller.hpp"
 
 #include "base/clock.hpp"
@@ -7,7 +8,7 @@
 
 #include <poll.h>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 namespace {
 

@@ -3,6 +3,8 @@
 // protocol).
 #pragma once
 
+#include <goro/config.hpp>
+
 #include "netpoll/completion.hpp"
 #include "netpoll/probe.hpp"
 #include "netpoll/wake.hpp"
@@ -12,7 +14,7 @@
 #include <cstdint>
 #include <span>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 /// The owner's counters of the rare paths, so tests can see them taken.
 struct uring_stats {

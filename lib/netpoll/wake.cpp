@@ -1,3 +1,4 @@
+#include <goro/config.hpp>
 #include "netpoll/wake.hpp"
 
 #include "netpoll/sys.hpp"
@@ -5,7 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 doorbell::doorbell()
 {

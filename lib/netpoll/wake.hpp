@@ -5,10 +5,12 @@
 // with a level-triggered registration).
 #pragma once
 
+#include <goro/config.hpp>
+
 #include <atomic>
 #include <cstdint>
 
-namespace goro::detail {
+namespace goro::inline GORO_ABI::detail {
 
 class doorbell {
 public:
