@@ -119,11 +119,7 @@ bool join_park(promise_base& target, std::coroutine_handle<> leaf, parked_on& pa
         return true; // goroutine_exit readies us
     if (expected == join_abandoned)
         throw panic("goro::join_handle: the goroutine was destroyed unfinished when its runtime stopped");
-    // Already done: finish now, unless this is the budget-exhausted path.
-    if (spend_budget())
-        return false;
-    yield_now(leaf);
-    return true;
+    return completed(leaf); // already done: finish now, unless the budget ran out
 }
 
 void request_stop() noexcept { request_stop_current(); }

@@ -318,10 +318,9 @@ bool scheduler::drain_pass() noexcept
     return true;
 }
 
-// Destroys every queued G; true if there was one.
-bool scheduler::destroy_queued() noexcept
+// Destroys every queued G, and those their destructors queue.
+void scheduler::destroy_queued() noexcept
 {
-    bool any = false;
     for (bool again = true; again;) {
         again = false;
         for (auto& p : ps_) {
@@ -343,9 +342,7 @@ bool scheduler::destroy_queued() noexcept
             again = true;
             abandon(*g); // may queue more goroutines: take the lock afresh each time
         }
-        any = any || again;
     }
-    return any;
 }
 
 // Destroys a G of a finished run that will never run again (see "Stopping").

@@ -112,7 +112,7 @@ private:
     bool leave_idle_list(p_state& p);
     void drain() noexcept;
     bool drain_pass() noexcept;
-    bool destroy_queued() noexcept;
+    void destroy_queued() noexcept;
     void abandon(goroutine& g) noexcept;
 
     // --- Immutable after init ---

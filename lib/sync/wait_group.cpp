@@ -58,10 +58,7 @@ bool wait_group::park(detail::sema_waiter& node, std::coroutine_handle<> leaf)
         if ((s >> 32) == 0) {
             // Zero already: either it dropped since await_ready, or the
             // cooperative budget ran out on the fast path.
-            if (detail::spend_budget())
-                return false;
-            detail::yield_now(leaf);
-            return true;
+            return detail::completed(leaf);
         }
         if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire))
             break;

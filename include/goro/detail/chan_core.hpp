@@ -229,17 +229,6 @@ bool buffered_recv_locked(chan_base& c, void* out) noexcept
     return true;
 }
 
-/// An operation completed without parking: spends one unit of the
-/// cooperative budget and returns false (resume now), or, with no budget
-/// left, yields the goroutine and returns true.
-inline bool completed(std::coroutine_handle<> leaf) noexcept
-{
-    if (spend_budget())
-        return false;
-    yield_now(leaf);
-    return true;
-}
-
 // Blocking operations, called from await_suspend with `c.lock` held (taken
 // there, and the buffer branch found not to apply); they release it. Each
 // returns false when the operation completed without parking (the caller

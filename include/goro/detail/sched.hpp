@@ -1,10 +1,13 @@
-// The scheduler entry points that header-only awaitables call. Each is out of
-// line: the current P lives in a thread_local that clang may cache across a
-// suspension (llvm#47179), so it is only ever read inside the library.
+// The scheduler entry points that header-only awaitables call. Each that
+// reads the current P is out of line: it lives in a thread_local that clang
+// may cache across a suspension (llvm#47179), so it is only ever read inside
+// the library.
 #pragma once
 
 #include <goro/config.hpp>
 #include <goro/detail/goroutine.hpp>
+
+#include <coroutine>
 
 namespace goro::inline GORO_ABI::detail {
 
@@ -32,5 +35,16 @@ GORO_API void yield_now(std::coroutine_handle<> leaf) noexcept;
 /// false when the budget is exhausted: the caller must then suspend through
 /// yield_now instead of completing synchronously.
 GORO_API bool spend_budget() noexcept;
+
+/// For an await_suspend whose operation completed without parking: spends
+/// one unit of the cooperative budget and returns false (resume now), or,
+/// with no budget left, yields the goroutine and returns true.
+inline bool completed(std::coroutine_handle<> leaf) noexcept
+{
+    if (spend_budget())
+        return false;
+    yield_now(leaf);
+    return true;
+}
 
 } // namespace goro::detail
