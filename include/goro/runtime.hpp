@@ -67,7 +67,7 @@ struct runtime_config {
 };
 
 /// An M:N scheduler: `procs` worker threads, each owning one P (a run queue, a
-/// frame cache and a parker), running goroutines with work stealing.
+/// frame cache and a netpoller), running goroutines with work stealing.
 ///
 /// One runtime runs at a time in a process (like Go's, it is process-wide):
 /// run() throws goro::panic if another run() is in progress anywhere. A runtime

@@ -37,6 +37,10 @@ public:
     /// poller::unwatch.
     void unwatch(int fd, std::uint64_t key);
 
+    /// poller::maybe_ready: only completions decided at submission are known
+    /// without asking the kernel.
+    bool maybe_ready() const noexcept { return !local_.empty(); }
+
     /// How many wake() calls wrote to the doorbell.
     std::uint64_t doorbell_rings() const noexcept { return doorbell_.rings(); }
 

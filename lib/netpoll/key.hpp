@@ -36,6 +36,14 @@ public:
     /// without `more`). Releasing a key that is not live is fatal: it would
     /// free a slot another operation holds.
     void release(std::uint64_t key) noexcept;
+    /// Calls f(key) for each live key.
+    template <class F>
+    void for_each(F&& f) const
+    {
+        for (std::uint32_t i = 0; i < slots_.size(); ++i)
+            if (slots_[i].op)
+                f((std::uint64_t(slots_[i].generation) << 32) | i);
+    }
     /// How many keys are live.
     std::size_t live() const noexcept { return live_; }
 

@@ -1,9 +1,9 @@
 // The netpoller's per-P poller: where an idle worker will block, and how the
 // kernel tells it that I/O finished.
 //
-// lib/netpoll is the layer between base and sched. It is not wired into the
-// scheduler yet: idle workers still park on a futex (lib/sched/parker.hpp).
-// Here are the choice of backend (probe.hpp: the io_uring probe, its flag
+// lib/netpoll is the layer between base and sched; the scheduler's side (an
+// idle P waits in its poller, completions ready goroutines) is
+// lib/sched/netpoll.hpp. Here are the choice of backend (probe.hpp: the io_uring probe, its flag
 // ladder and what selects epoll) and this poller, one per P, on either
 // backend behind one interface: a tagged choice (std::variant), not virtual
 // calls, and backend-specific work stays in uring_poller and epoll_poller.
@@ -154,11 +154,45 @@ public:
         std::visit([&](auto& p) { p.unwatch(fd, key); }, impl_);
     }
 
+    /// Owner. io_uring: asks the kernel to cancel the operation `key` (its
+    /// own last completion says how it ended: -ECANCELED, or its result if
+    /// it finished first). epoll has no operations in flight to cancel.
+    void cancel(std::uint64_t key)
+    {
+        if (auto* ring = std::get_if<uring_poller>(&impl_))
+            ring->cancel(key);
+    }
+
+    /// Owner. The io_uring backend, for preparing submissions; nullptr on
+    /// epoll.
+    uring_poller* uring() noexcept { return std::get_if<uring_poller>(&impl_); }
+
     /// Owner. Hands queued operations to the kernel now, without waiting.
     void flush()
     {
         if (auto* ring = std::get_if<uring_poller>(&impl_))
             ring->flush();
+    }
+
+    /// Owner. Whether a non-blocking wait() may find something without
+    /// blocking: io_uring answers from the rings' shared memory (completions
+    /// posted, completions the kernel holds for the owner, submissions
+    /// queued); epoll only knows completions it decided itself, so its
+    /// caller polls the kernel when it has registrations worth asking about.
+    /// A cheap hint for the scheduler's non-blocking poll; never a system call.
+    bool maybe_ready() const noexcept
+    {
+        return std::visit([](const auto& p) { return p.maybe_ready(); }, impl_);
+    }
+
+    /// Owner, once, when it stops using the poller: gives up what ties the
+    /// poller to its thread (io_uring's registered ring fd), so another
+    /// thread may destroy it later. Only wake() and the destructor may
+    /// follow.
+    void retire() noexcept
+    {
+        if (auto* ring = std::get_if<uring_poller>(&impl_))
+            ring->retire();
     }
 
     /// How many wake() calls wrote to the doorbell (the others found the

@@ -74,9 +74,11 @@ namespace goro::inline GORO_ABI::detail {
 inline constexpr unsigned default_sq_entries = 256;
 
 /// The io_uring_setup flags the probe tries, best first (CQSIZE is added to
-/// each).
+/// each). TASKRUN_FLAG makes the kernel raise IORING_SQ_TASKRUN while
+/// completions wait for the owner to enter the kernel, so the scheduler's
+/// non-blocking poll costs no system call when there is nothing to reap.
 inline constexpr unsigned uring_ladder[] = {
-    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
     IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
     0,
 };

@@ -14,6 +14,7 @@ namespace {
 
 constexpr std::uint64_t doorbell_key = internal_key_bit | 1;
 constexpr std::uint64_t unwatch_key = internal_key_bit | 2;
+constexpr std::uint64_t cancel_key = internal_key_bit | 3;
 
 [[noreturn]] void fatal_enter(const char* call, int error) noexcept
 {
@@ -36,7 +37,7 @@ uring_poller::uring_poller(const uring_support& support, unsigned sq_entries)
     // Registered in this thread's table of ring fds: the owner's. Failing
     // only costs a file-table lookup per io_uring_enter.
     if (support.registered_ring_fd)
-        io_uring_register_ring_fd(&ring_);
+        registered_ring_fd_ = io_uring_register_ring_fd(&ring_) == 1;
     arm_doorbell();
     submit(false);
 }
@@ -100,6 +101,23 @@ void uring_poller::unwatch(int, std::uint64_t key)
     io_uring_sqe* sqe = get_sqe();
     io_uring_prep_poll_remove(sqe, key);
     io_uring_sqe_set_data64(sqe, unwatch_key);
+}
+
+void uring_poller::cancel(std::uint64_t key)
+{
+    require_user_key(key);
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_cancel64(sqe, key, 0);
+    io_uring_sqe_set_data64(sqe, cancel_key);
+}
+
+void uring_poller::retire() noexcept
+{
+    // The registered ring fd lives in the owner thread's table; another
+    // thread unregistering "its" index would hit a ring of its own.
+    if (registered_ring_fd_)
+        io_uring_unregister_ring_fd(&ring_);
+    registered_ring_fd_ = false;
 }
 
 void uring_poller::flush()
@@ -245,6 +263,11 @@ void uring_poller::own_completion(std::uint64_t key, std::int32_t result, std::u
             rearm_doorbell_ = true;
             ++stats_.doorbell_rearms;
         }
+    } else if (key == cancel_key) {
+        // -ENOENT: the target had already completed; -EALREADY: it is
+        // completing. Its own last completion says how it ended.
+        if (result < 0 && result != -ENOENT && result != -EALREADY)
+            fatal_errno("cancelling an operation", result);
     } else if (key == unwatch_key) {
         // -ENOENT: the watch had already ended (its last completion says
         // how); -EALREADY: it is ending. Either way its own last completion

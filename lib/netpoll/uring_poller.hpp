@@ -6,6 +6,7 @@
 #include <goro/config.hpp>
 
 #include "netpoll/completion.hpp"
+#include "netpoll/key.hpp"
 #include "netpoll/probe.hpp"
 #include "netpoll/wake.hpp"
 
@@ -31,8 +32,9 @@ public:
     /// the flags `support` found (it must be ok), and its doorbell armed.
     /// Throws std::system_error when the kernel refuses (fds, memory).
     explicit uring_poller(const uring_support& support, unsigned sq_entries = default_sq_entries);
-    /// On the owner thread. Operations still in flight are cancelled by the
-    /// kernel without completions reaching anyone.
+    /// On the owner thread, or on any thread after retire(). Operations
+    /// still in flight are cancelled by the kernel without completions
+    /// reaching anyone.
     ~uring_poller();
     uring_poller(const uring_poller&) = delete;
     uring_poller& operator=(const uring_poller&) = delete;
@@ -49,6 +51,27 @@ public:
     void unwatch(int fd, std::uint64_t key);
     /// poller::flush.
     void flush();
+    /// poller::maybe_ready.
+    bool maybe_ready() const noexcept
+    {
+        // relaxed: a hint; the kernel's flag and the CQ tail are re-read
+        // with the right order by the wait() that follows a true answer.
+        return !backlog_.empty() || io_uring_cq_ready(&ring_) || io_uring_sq_ready(&ring_) ||
+               (__atomic_load_n(ring_.sq.kflags, __ATOMIC_RELAXED) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW));
+    }
+    /// Owner. An SQE to fill in for the operation `key`: the caller preps it,
+    /// then sets its user_data to the key. Flushes a full SQ to make room.
+    io_uring_sqe* prepare(std::uint64_t key)
+    {
+        require_user_key(key);
+        return get_sqe();
+    }
+    /// Owner. Asks the kernel to cancel the operation `key`; the operation's
+    /// own last completion reports how it ended (-ECANCELED, or its result if
+    /// it finished first). A key with nothing in flight is ignored.
+    void cancel(std::uint64_t key);
+    /// poller::retire.
+    void retire() noexcept;
 
     const uring_stats& stats() const noexcept { return stats_; }
     /// How many wake() calls wrote to the doorbell.
@@ -74,6 +97,7 @@ private:
     io_uring ring_;
     completion_queue backlog_;
     bool rearm_doorbell_ = false;
+    bool registered_ring_fd_ = false; // in the owner thread's table, until retire()
     uring_stats stats_;
 
     // Shared with wakers.

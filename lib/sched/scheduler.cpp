@@ -4,7 +4,8 @@
 // G  a goroutine: the root frame of a goro::task handed to go/spawn. Its
 //    promise is the control block (include/goro/detail/goroutine.hpp).
 // P  a processor: a local run queue with a runnext slot (runq.hpp), a frame
-//    cache (frame_cache.hpp), a parker (parker.hpp), a tick and a budget.
+//    cache (frame_cache.hpp), a netpoller it waits in when idle (netpoll.hpp),
+//    a tick and a budget.
 // M  a worker thread. Unlike Go, each M owns one P for the whole run: a
 //    stackless G can only leave its thread at a suspension point, so Go's
 //    handoff of a P between Ms buys nothing here yet (blocking calls will get
@@ -24,7 +25,9 @@
 //     stackless G cannot be preempted, so without this cap a ping-pong pair
 //     would hold the P forever), then the local ring.
 //  3. A chunk (up to half a ring) from the global queue.
-//  4. (The netpoller's non-blocking poll will go here.)
+//  4. The netpoller, without blocking, if the P has operations in flight and
+//     its poller may hold completions (netpoll.hpp, "When the owner reaps");
+//     also every 61st tick, beside the global queue.
 //  5. Stealing, if allowed to spin: 4 passes over the other Ps in a random
 //     order with a coprime stride; half a victim's ring per steal; a victim's
 //     runnext only in the last pass, and only after a ~3us back-off if the
@@ -267,7 +270,7 @@ void scheduler::request_stop() noexcept
 {
     stopping_.store(true, std::memory_order_seq_cst);
     for (auto& p : ps_)
-        p->park.unpark();
+        p->io.wake();
 }
 
 void scheduler::drain() noexcept
@@ -362,6 +365,7 @@ void scheduler::worker_main(p_state& p)
 {
     tls_p = &p;
     p.stack_floor = stack_floor_below(static_cast<char*>(__builtin_frame_address(0)));
+    start_netpoll(p);
     while (goroutine* g = find_runnable(p)) {
         if (p.spinning)
             reset_spinning(p);
@@ -382,7 +386,33 @@ void scheduler::worker_main(p_state& p)
         p.spinning = false;
         nmspinning_.fetch_sub(1, std::memory_order_relaxed);
     }
+    // Every operation in flight ends before its goroutine can be destroyed
+    // (netpoll.hpp, "Stopping"); the drain finds the goroutines queued.
+    p.io.stop([&](goroutine& g) { put_local(p, g, false); });
     tls_p = nullptr;
+}
+
+void scheduler::start_netpoll(p_state& p)
+{
+    try {
+        p.io.start(netpoll_backend(), netpoll_sq_entries);
+    } catch (const std::exception& e) {
+        fatal("sched: P {} cannot set up its netpoller: {}", p.id, e.what());
+    }
+}
+
+// Step 4 of find_runnable: reap what the P's poller has, without blocking.
+// Returns one readied goroutine to run; the others go to the local queue.
+goroutine* scheduler::poll_network(p_state& p, bool dry)
+{
+    if (!p.io.worth_polling(dry))
+        return nullptr;
+    std::size_t n = p.io.wait(0, p.polled);
+    if (n == 0)
+        return nullptr;
+    for (std::size_t i = 1; i < n; ++i)
+        put_local(p, *p.polled[i], false);
+    return p.polled[0];
 }
 
 goroutine* scheduler::find_runnable(p_state& p)
@@ -391,10 +421,14 @@ goroutine* scheduler::find_runnable(p_state& p)
         if (stopping_.load(std::memory_order_acquire))
             return nullptr;
 
-        // 1. Fairness for the global queue.
-        if (p.schedtick % global_check_interval == 0 && global_size_.load(std::memory_order_relaxed) > 0) {
-            std::lock_guard lock(mu_);
-            if (goroutine* g = global_get_locked(p, 1))
+        // 1. Fairness for the global queue and the netpoller.
+        if (p.schedtick % global_check_interval == 0) {
+            if (global_size_.load(std::memory_order_relaxed) > 0) {
+                std::lock_guard lock(mu_);
+                if (goroutine* g = global_get_locked(p, 1))
+                    return g;
+            }
+            if (goroutine* g = poll_network(p, false))
                 return g;
         }
 
@@ -412,6 +446,10 @@ goroutine* scheduler::find_runnable(p_state& p)
             if (goroutine* g = global_get_locked(p, 0))
                 return g;
         }
+
+        // 4. The netpoller, without blocking.
+        if (goroutine* g = poll_network(p, !p.dry))
+            return g;
 
         const std::int64_t now = monotonic_ns();
         if (!p.dry)
@@ -467,9 +505,22 @@ goroutine* scheduler::find_runnable(p_state& p)
             continue;
         }
         for (;;) {
-            p.park.park(-1);
-            if (stopping_.load(std::memory_order_acquire))
+            // Wait in the poller until a wake or a completion. A completion's
+            // goroutines are collected, not readied: readying them now, while
+            // this P is still on idle_, would have wakep pick this very P.
+            std::size_t n = p.io.wait(-1, p.polled);
+            if (stopping_.load(std::memory_order_acquire)) {
+                for (std::size_t i = 0; i < n; ++i)
+                    put_local(p, *p.polled[i], false);
                 return nullptr;
+            }
+            if (n != 0) {
+                leave_idle_list(p); // false: a waker popped us and counted us spinning meanwhile
+                for (std::size_t i = 1; i < n; ++i)
+                    put_local(p, *p.polled[i], false);
+                p.spinning = true;
+                return p.polled[0];
+            }
             if (!p.idle.load(std::memory_order_acquire)) // acquire: pairs with wakep's release
                 break;
         }
@@ -631,7 +682,7 @@ void scheduler::wakep() noexcept
         nmspinning_.fetch_sub(1, std::memory_order_seq_cst);
         return;
     }
-    q->park.unpark();
+    q->io.wake();
 }
 
 void scheduler::reset_spinning(p_state& p) noexcept

@@ -5,13 +5,14 @@
 
 #include "sched/frame_cache.hpp"
 #include "sched/global_queue.hpp"
-#include "sched/parker.hpp"
+#include "sched/netpoll.hpp"
 #include "sched/registry.hpp"
 #include "sched/runq.hpp"
 
 #include <goro/detail/goroutine.hpp>
 #include <goro/detail/futex_lock.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -44,13 +45,14 @@ struct p_state {
     std::int64_t busy_since = 0;      // when this P last started running after being dry
     std::int64_t steal_not_before = 0; // steal back-off: no stealing before this time
     char* stack_floor = nullptr;       // transfers below this park (stack_guard.hpp)
+    std::array<goroutine*, p_netpoll::batch> polled; // goroutines a poll readied
 
     // --- Shared ---
     runq<goroutine> runq_;                   // see runq.hpp for its protocol
     std::atomic<goroutine*> current{nullptr}; // running G; owner stores, thieves peek (runnext back-off)
     std::atomic<std::int64_t> live{0};        // Gs started minus finished here; owner writes, anyone sums
     std::atomic<bool> idle{false};            // on scheduler::idle_; written under scheduler::mu_
-    parker park;
+    p_netpoll io; // the poller this P's worker waits in when idle (netpoll.hpp)
 
     p_state(scheduler& s, unsigned id_, central_frame_cache& central, std::uint64_t seed)
         : sched(&s), id(id_), frames(central), rng(seed)
@@ -109,6 +111,8 @@ private:
     void wakep() noexcept;
     void reset_spinning(p_state& p) noexcept;
     bool any_work_visible() const noexcept;
+    goroutine* poll_network(p_state& p, bool dry);
+    void start_netpoll(p_state& p);
     bool leave_idle_list(p_state& p);
     void drain() noexcept;
     bool drain_pass() noexcept;

@@ -1,0 +1,150 @@
+// A P's netpoller: the poller its worker waits in when idle, the keys of the
+// operations in flight on it, and the dispatch of their completions.
+//
+// # Where rings live
+// Each P has a poller (lib/netpoll/poller.hpp), built by its worker thread
+// when the run starts and used only by that thread: io_uring's SINGLE_ISSUER
+// and DEFER_TASKRUN tie a ring to the thread that submits to it, and in goro
+// a P and its worker thread (M) are bound for the whole run, so "the P's
+// ring" and "the M's ring" are the same ring. docs/design.md ("Where rings
+// live") says what this costs when Ms and Ps come apart for handoff.
+//
+// An operation is submitted on the ring of the P its goroutine runs on, and
+// its completions are reaped by that P's worker, which readies the goroutine
+// (on its own run queue; it may be stolen from there). The goroutine may
+// therefore be resumed on another P than the one whose ring holds its
+// operation: it never submits to that ring again (a cancel, say) but asks
+// the owner to (see io.hpp, "Cancellation").
+//
+// # When the owner reaps
+//  - Idle: a P with nothing to run waits in its poller, with the nearest
+//    timer as the deadline; a wake (another P has work for it, the run
+//    stops) ends the wait through the poller's doorbell. This replaced the
+//    futex parker: one place to sleep, so a completion and a wake both end
+//    it.
+//  - Busy: find_runnable polls without blocking when the local queue is
+//    empty, and every 61 ticks with the global queue check, but only when
+//    the P has operations in flight and the poller may have something
+//    (io_uring answers from shared memory, without a system call).
+// A P that runs one goroutine for a long time reaps nothing meanwhile: its
+// operations' completions wait in its ring. Go's netpoller is shared, so
+// any idle M can reap; here an idle P cannot reach another P's ring. The
+// cooperative budget bounds how long that is for goroutines that await.
+//
+// # Stopping
+// A worker that leaves its loop for good cancels every operation in flight
+// on its ring and reaps until each has had its final completion, readying
+// their goroutines into the local queue, where the drain finds them. Only
+// then may frames be destroyed: the kernel writes into buffers in them until
+// that final completion. Then the poller is retired (io_uring's registered
+// ring fd leaves the worker's thread) and stays alive, for late wakers,
+// until the scheduler is destroyed.
+#pragma once
+
+#include <goro/config.hpp>
+
+#include "netpoll/key.hpp"
+#include "netpoll/poller.hpp"
+
+#include <goro_build_config.hpp>
+
+#include <goro/detail/goroutine.hpp>
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+namespace goro::inline GORO_ABI::detail {
+
+/// An operation in flight on a P's poller; it lives in the awaiter of the
+/// goroutine that waits for it (sched/io.hpp builds on this).
+struct io_op {
+    /// Runs on the owner P's thread for each completion of the operation.
+    /// Returns the goroutine to ready, or nullptr. For the last completion
+    /// (c.more clear) the key was already released; the runtime never
+    /// touches the operation after this returns.
+    goroutine* (*complete)(io_op& op, const completion& c) noexcept;
+};
+
+/// Submission-queue entries of a P's ring (the build's netpoll_sq_entries).
+inline constexpr unsigned netpoll_sq_entries = GORO_NETPOLL_SQ_ENTRIES;
+
+class p_netpoll {
+public:
+    /// Owner, when its worker starts: builds the poller on this thread.
+    /// Throws std::system_error when the kernel refuses (fds, memory).
+    void start(const netpoll_choice& choice, unsigned sq_entries);
+
+    /// Owner, when its worker leaves for good: cancels what is in flight,
+    /// reaps every final completion (the goroutines readied go to `readied`),
+    /// and retires the poller (see "Stopping").
+    template <class Readied>
+    void stop(Readied&& readied);
+
+    /// Any thread: ends the owner's current or next wait. Before start(),
+    /// a no-op: a worker looks for work before it ever waits.
+    void wake() noexcept
+    {
+        if (poller* p = wakeable_.load(std::memory_order_acquire)) // acquire: pairs with start()'s release
+            p->wake();
+    }
+
+    /// Owner. Waits for completions, a wake, or `deadline_ns` (< 0: none;
+    /// passed: only polls), dispatches the completions and stores the
+    /// goroutines they ready in `out`. Returns how many (0 for a wake or the
+    /// deadline). `out` must hold at least batch goroutines.
+    static constexpr std::size_t batch = 64;
+    std::size_t wait(std::int64_t deadline_ns, std::span<goroutine*> out);
+
+    /// Owner. Whether a non-blocking wait() is worth making. io_uring:
+    /// operations are in flight and the rings show something (no system
+    /// call). epoll: something was decided at submission, or the P just ran
+    /// dry (`dry`) while goroutines wait for readiness of fds registered here
+    /// (then epoll_wait's system call is worth it).
+    bool worth_polling(bool dry) const noexcept
+    {
+        if (poller_->backend() == backend_kind::uring)
+            return keys_.live() != 0 && poller_->maybe_ready();
+        // relaxed: a hint; a waiter missed here is found by the P's next look
+        // or its blocking wait.
+        return poller_->maybe_ready() || (dry && readiness_waiters.load(std::memory_order_relaxed) != 0);
+    }
+
+    /// epoll: goroutines parked waiting for readiness reported by this P's
+    /// poller (any thread adds and removes itself).
+    std::atomic<std::int64_t> readiness_waiters{0};
+
+    /// Owner. Hands queued submissions to the kernel.
+    void flush() { poller_->flush(); }
+
+    /// Owner. The poller, for submitting (sched/io.hpp).
+    poller& get() noexcept { return *poller_; }
+    key_table& keys() noexcept { return keys_; }
+
+private:
+    // Owner only (but wakeable_, which wakers read).
+    std::optional<poller> poller_;
+    key_table keys_;
+    std::array<completion, batch> completions_;
+    std::atomic<poller*> wakeable_{nullptr};
+};
+
+template <class Readied>
+void p_netpoll::stop(Readied&& readied)
+{
+    if (!poller_)
+        return;
+    keys_.for_each([&](std::uint64_t key) { poller_->cancel(key); });
+    std::array<goroutine*, batch> gs;
+    while (keys_.live() != 0) {
+        std::size_t n = wait(-1, gs);
+        for (std::size_t i = 0; i < n; ++i)
+            readied(*gs[i]);
+    }
+    poller_->retire();
+}
+
+} // namespace goro::detail
