@@ -115,6 +115,19 @@ void epoll_poller::unwatch(int fd, std::uint64_t key)
         fatal_errno("epoll_ctl (unwatch; was the fd closed first?)", int(r));
 }
 
+int epoll_poller::add(int fd, std::uint32_t events, std::uint64_t key) noexcept
+{
+    epoll_event ev{};
+    ev.events = events | EPOLLET;
+    ev.data.u64 = key;
+    return int(sys_result(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev)));
+}
+
+int epoll_poller::remove(int fd) noexcept
+{
+    return int(sys_result(epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr)));
+}
+
 int epoll_poller::wait_kernel(std::int64_t timeout_ns, int max_events) noexcept
 {
     if (!pwait2_unavailable.load(std::memory_order_relaxed)) {

@@ -37,6 +37,13 @@ public:
     /// poller::unwatch.
     void unwatch(int fd, std::uint64_t key);
 
+    /// Any thread. Registers `fd` edge-triggered for `events`, reported with
+    /// data `key`, until remove(). Returns 0 or -errno.
+    int add(int fd, std::uint32_t events, std::uint64_t key) noexcept;
+    /// Any thread. Ends `fd`'s registration (before the fd is closed).
+    /// Returns 0 or -errno.
+    int remove(int fd) noexcept;
+
     /// poller::maybe_ready: only completions decided at submission are known
     /// without asking the kernel.
     bool maybe_ready() const noexcept { return !local_.empty(); }

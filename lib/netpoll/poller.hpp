@@ -166,6 +166,9 @@ public:
     /// Owner. The io_uring backend, for preparing submissions; nullptr on
     /// epoll.
     uring_poller* uring() noexcept { return std::get_if<uring_poller>(&impl_); }
+    /// The epoll backend, for registering fds (any thread); nullptr on
+    /// io_uring.
+    epoll_poller* epoll() noexcept { return std::get_if<epoll_poller>(&impl_); }
 
     /// Owner. Hands queued operations to the kernel now, without waiting.
     void flush()

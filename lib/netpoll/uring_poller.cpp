@@ -15,6 +15,7 @@ namespace {
 constexpr std::uint64_t doorbell_key = internal_key_bit | 1;
 constexpr std::uint64_t unwatch_key = internal_key_bit | 2;
 constexpr std::uint64_t cancel_key = internal_key_bit | 3;
+constexpr std::uint64_t link_timeout_key = internal_key_bit | 4;
 
 [[noreturn]] void fatal_enter(const char* call, int error) noexcept
 {
@@ -109,6 +110,13 @@ void uring_poller::cancel(std::uint64_t key)
     io_uring_sqe* sqe = get_sqe();
     io_uring_prep_cancel64(sqe, key, 0);
     io_uring_sqe_set_data64(sqe, cancel_key);
+}
+
+void uring_poller::link_timeout(const __kernel_timespec* when)
+{
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_link_timeout(sqe, const_cast<__kernel_timespec*>(when), IORING_TIMEOUT_ABS);
+    io_uring_sqe_set_data64(sqe, link_timeout_key);
 }
 
 void uring_poller::retire() noexcept
@@ -268,6 +276,12 @@ void uring_poller::own_completion(std::uint64_t key, std::int32_t result, std::u
         // completing. Its own last completion says how it ended.
         if (result < 0 && result != -ENOENT && result != -EALREADY)
             fatal_errno("cancelling an operation", result);
+    } else if (key == link_timeout_key) {
+        // -ETIME: it fired and cancelled its operation; -ECANCELED: the
+        // operation finished first; -EALREADY: the operation is finishing.
+        // Its operation's own completion carries the outcome.
+        if (result < 0 && result != -ETIME && result != -ECANCELED && result != -EALREADY && result != -ENOENT)
+            fatal_errno("a linked timeout", result);
     } else if (key == unwatch_key) {
         // -ENOENT: the watch had already ended (its last completion says
         // how); -EALREADY: it is ending. Either way its own last completion

@@ -66,6 +66,19 @@ public:
         require_user_key(key);
         return get_sqe();
     }
+    /// Owner. Makes sure the SQ has room for `n` entries, flushing it if not:
+    /// a linked pair must reach the kernel in one submission.
+    void reserve(unsigned n)
+    {
+        if (io_uring_sq_space_left(&ring_) < n) {
+            ++stats_.sq_full_flushes;
+            submit(false);
+        }
+    }
+    /// Owner. Links a timeout at the absolute CLOCK_MONOTONIC time `*when`
+    /// to the SQE prepared just before (which the caller flagged
+    /// IOSQE_IO_LINK); `*when` must stay valid until the next submission.
+    void link_timeout(const __kernel_timespec* when);
     /// Owner. Asks the kernel to cancel the operation `key`; the operation's
     /// own last completion reports how it ended (-ECANCELED, or its result if
     /// it finished first). A key with nothing in flight is ignored.

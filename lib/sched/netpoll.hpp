@@ -49,12 +49,14 @@
 #include <goro_build_config.hpp>
 
 #include <goro/detail/goroutine.hpp>
+#include <goro/detail/spinlock.hpp>
 
 #include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <vector>
 #include <span>
 
 namespace goro::inline GORO_ABI::detail {
@@ -107,7 +109,7 @@ public:
     bool worth_polling(bool dry) const noexcept
     {
         if (poller_->backend() == backend_kind::uring)
-            return keys_.live() != 0 && poller_->maybe_ready();
+            return keys_.live() != 0 && (poller_->maybe_ready() || cancels_pending_.load(std::memory_order_relaxed));
         // relaxed: a hint; a waiter missed here is found by the P's next look
         // or its blocking wait.
         return poller_->maybe_ready() || (dry && readiness_waiters.load(std::memory_order_relaxed) != 0);
@@ -117,6 +119,10 @@ public:
     /// poller (any thread adds and removes itself).
     std::atomic<std::int64_t> readiness_waiters{0};
 
+    /// Any thread: asks the owner to cancel the operation `key` on its ring
+    /// before it next polls or waits (io.hpp, "Cancellation").
+    void request_cancel(std::uint64_t key);
+
     /// Owner. Hands queued submissions to the kernel.
     void flush() { poller_->flush(); }
 
@@ -125,11 +131,19 @@ public:
     key_table& keys() noexcept { return keys_; }
 
 private:
+    void submit_cancels();
+
     // Owner only (but wakeable_, which wakers read).
     std::optional<poller> poller_;
     key_table keys_;
     std::array<completion, batch> completions_;
+    std::vector<std::uint64_t> cancels_taken_;
     std::atomic<poller*> wakeable_{nullptr};
+
+    // Cancels asked for by other threads.
+    spinlock cancels_mu_;
+    std::vector<std::uint64_t> cancels_; // guarded by cancels_mu_
+    std::atomic<bool> cancels_pending_{false}; // == !cancels_.empty(), a hint for the owner
 };
 
 template <class Readied>

@@ -58,6 +58,7 @@ enum class wait_reason : std::uint8_t {
     chan_recv,      // co_await ch.recv()
     chan_nil,       // send or receive on a nil channel: forever
     select,         // goro::select with no ready case
+    io_wait,        // an I/O operation or an fd's readiness (the netpoller)
 };
 
 enum class g_kind : std::uint8_t {
