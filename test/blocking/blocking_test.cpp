@@ -357,7 +357,9 @@ TEST_CASE("blocking: idle threads retire after the keep-alive", "[blocking]")
     crew c;
     goro::runtime rt(config(2, crew::calls, 1ms));
     rt.run(goro_test::go_n_and_wait(crew::calls, &crew_call, &c));
-    CHECK(c.at_peak.running == crew::calls);
+    // At least: a thread of an earlier run may still be on its way back
+    // from readying its goroutine.
+    CHECK(c.at_peak.running >= crew::calls);
     CHECK(c.at_peak.threads >= crew::calls);
     CHECK(wait_until([] { return goro::detail::blocking_pool_counts().threads == 0; }));
     CHECK(goro::detail::blocking_pool_counts().idle == 0);
