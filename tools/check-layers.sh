@@ -6,11 +6,13 @@
 #   sched    goroutines, Ps, run queues, parking         (base, netpoll)
 #   chan     channels and select                         (base, sched/park.hpp)
 #   sync     the sync primitives                         (base, sched/park.hpp)
+#   blocking the pool of threads for goro::blocking      (base, sched/park.hpp)
 #   rt       run, runtime, join: the entry points        (anything below)
 #
-# chan and sync reach the scheduler only through sched/park.hpp, and no layer
-# below rt includes the public entry-point headers (goro.hpp, runtime.hpp,
-# go.hpp). Prints every include that breaks a rule; exits 1 if any does.
+# chan, sync and blocking reach the scheduler only through sched/park.hpp,
+# and no layer below rt includes the public entry-point headers (goro.hpp,
+# runtime.hpp, go.hpp). Prints every include that breaks a rule; exits 1 if
+# any does.
 #
 # usage: tools/check-layers.sh [SOURCE_ROOT]
 set -uo pipefail
@@ -24,11 +26,12 @@ declare -A allowed=(
   [sched]='^(base|netpoll|sched)/'
   [chan]='^(base/|sched/park\.hpp$|chan/)'
   [sync]='^(base/|sched/park\.hpp$|sync/)'
+  [blocking]='^(base/|sched/park\.hpp$|blocking/)'
 )
 entry_points='^goro/(goro|runtime|go)\.hpp$'
 
 status=0
-for layer in base netpoll sched chan sync rt; do
+for layer in base netpoll sched chan sync blocking rt; do
   [[ -d $layer ]] || { echo "check-layers: lib/$layer is missing" >&2; status=1; continue; }
   while IFS= read -r line; do
     file=${line%%:*}
@@ -51,6 +54,6 @@ for layer in base netpoll sched chan sync rt; do
 done
 for dir in */; do
   dir=${dir%/}
-  case $dir in base | netpoll | sched | chan | sync | rt) ;; *) echo "lib/$dir: not a known layer (add it to tools/check-layers.sh and docs/design.md)" >&2; status=1 ;; esac
+  case $dir in base | netpoll | sched | chan | sync | blocking | rt) ;; *) echo "lib/$dir: not a known layer (add it to tools/check-layers.sh and docs/design.md)" >&2; status=1 ;; esac
 done
 exit $status

@@ -1,6 +1,7 @@
 // The umbrella header: everything goro offers.
 #pragma once
 
+#include <goro/blocking.hpp>
 #include <goro/chan.hpp>
 #include <goro/cond.hpp>
 #include <goro/config.hpp>

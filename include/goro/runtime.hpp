@@ -6,6 +6,7 @@
 #include <goro/go.hpp>
 #include <goro/task.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <memory>
@@ -64,6 +65,14 @@ struct runtime_config {
     /// GORO_MAXPROCS environment variable if set (1 to 4096), else the CPUs this process
     /// may run on (sched_getaffinity), capped by the cgroup CPU quota.
     unsigned procs = 0;
+    /// The most threads that run goro::blocking's functions at once (Tokio's
+    /// max_blocking_threads): at least 1. The blocking threads are shared by
+    /// the process, and the running runtime's setting is theirs; calls beyond
+    /// the limit wait, in FIFO order, for a thread to come free.
+    std::size_t max_blocking_threads = 512;
+    /// How long a blocking thread with nothing to run waits for a call before
+    /// it exits (Tokio's thread_keep_alive): zero or more.
+    std::chrono::nanoseconds blocking_keep_alive = std::chrono::seconds(10);
 };
 
 /// An M:N scheduler: `procs` worker threads, each owning one P (a run queue, a
@@ -76,8 +85,9 @@ class GORO_API runtime {
 public:
     /// Resolves the P count (see runtime_config::procs). Throws
     /// std::invalid_argument naming the value if config.procs is above 4096,
-    /// or if GORO_MAXPROCS is consulted and is not a whole number from 1 to
-    /// 4096. Starts no thread.
+    /// if GORO_MAXPROCS is consulted and is not a whole number from 1 to
+    /// 4096, if config.max_blocking_threads is 0, or if
+    /// config.blocking_keep_alive is negative. Starts no thread.
     explicit runtime(runtime_config config = {});
     ~runtime();
     runtime(const runtime&) = delete;
@@ -107,6 +117,8 @@ private:
     void run_main(task<void> main);
 
     unsigned procs_;
+    std::size_t max_blocking_threads_;
+    std::int64_t blocking_keep_alive_ns_;
 };
 
 /// Runs `main` on a runtime with the default config and blocks until it

@@ -16,11 +16,13 @@
 // the side that frees the frame has seen everything the other side wrote
 // (the result, the error) and the other side never touches it again.
 
+#include "blocking/pool.hpp"
 #include "sched/park.hpp"
 #include "sched/procs.hpp"
 #include "sched/scheduler.hpp"
 
 #include <goro/go.hpp>
+#include <goro/panic.hpp>
 #include <goro/runtime.hpp>
 
 #include <fmt/format.h>
@@ -28,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <stdexcept>
 
 namespace goro::inline GORO_ABI {
 
@@ -138,7 +141,41 @@ void join_detach(promise_base& target, std::coroutine_handle<> frame) noexcept
 
 } // namespace detail
 
-runtime::runtime(runtime_config config) : procs_(detail::resolve_procs(config.procs)) {}
+namespace {
+
+std::size_t checked_max_blocking_threads(std::size_t n)
+{
+    if (n == 0)
+        throw std::invalid_argument("goro::runtime: max_blocking_threads is 0 (it must be at least 1)");
+    return n;
+}
+
+std::int64_t checked_keep_alive_ns(std::chrono::nanoseconds d)
+{
+    if (d.count() < 0)
+        throw std::invalid_argument(
+            fmt::format("goro::runtime: blocking_keep_alive is negative ({} ns)", d.count()));
+    return d.count();
+}
+
+// The main goroutine around the user's: the blocking pool is process-wide,
+// so it takes this runtime's settings only once run() has won the process
+// (scheduler::run throws, and the goroutine never starts, if another run is
+// in progress).
+task<void> configured_main(task<void> main, std::size_t max_blocking_threads, std::int64_t keep_alive_ns)
+{
+    detail::blocking_configure(max_blocking_threads, keep_alive_ns);
+    co_await std::move(main);
+}
+
+} // namespace
+
+runtime::runtime(runtime_config config)
+    : procs_(detail::resolve_procs(config.procs)),
+      max_blocking_threads_(checked_max_blocking_threads(config.max_blocking_threads)),
+      blocking_keep_alive_ns_(checked_keep_alive_ns(config.blocking_keep_alive))
+{
+}
 
 runtime::~runtime() = default;
 
@@ -146,8 +183,11 @@ unsigned runtime::procs() const noexcept { return procs_; }
 
 void runtime::run_main(task<void> main)
 {
-    detail::scheduler s(procs_); // if this throws, `main` still owns its frame
-    auto h = detail::make_root(main, detail::g_kind::detached, detail::spawn_site::here(),
+    if (!main)
+        throw panic("goro::runtime::run: empty main task");
+    task<void> configured = configured_main(std::move(main), max_blocking_threads_, blocking_keep_alive_ns_);
+    detail::scheduler s(procs_); // if this throws, `configured` still owns its frame
+    auto h = detail::make_root(configured, detail::g_kind::detached, detail::spawn_site::here(),
                                "goro::runtime::run: empty main task");
     h.promise().continuation = h; // see start_goroutine
     s.run(h.promise()); // owns the main goroutine from here, even if it throws

@@ -119,6 +119,14 @@
 //      into a run queue: the next pass finds it there. Destroying a frame
 //      runs destructors, which may start or ready goroutines (they land on
 //      the global queue, through tls_drainer) or finish others' waits.
+//      One waiter is waited for without a limit: a G in goro::blocking
+//      whose fn a blocking thread already runs (withdraw fails, and its wait
+//      reason is wait_reason::blocking). fn may use the frame (a buffer it
+//      reads into), so the frame must outlive it, however long it runs; the
+//      thread readies the G when fn returns, and a later pass destroys it
+//      from the queue. The drain sleeps 1 ms a pass meanwhile, and after
+//      5 s says once on stderr which goroutine it waits for. Any other G
+//      that stays neither parked nor queued for 30 s is a lost wake: fatal.
 //   3. Passes repeat until no G is registered. Then active_scheduler is
 //      cleared, the thread waits for every external entry (below) to leave,
 //      and one more pass catches a G started by a thread that entered
@@ -157,10 +165,15 @@
 #include <goro/detail/sched.hpp>
 #include <goro/panic.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <new>
 #include <numeric>
 #include <sched.h>
+#include <thread>
 #include <utility>
 
 namespace goro::inline GORO_ABI::detail {
@@ -299,9 +312,12 @@ bool scheduler::drain_pass() noexcept
 {
     destroy_queued();
     bool waiting = false;
+    goroutine* in_blocking_call = nullptr;
     const std::size_t live = registry_.for_each([&](goroutine& g) {
         if (g.wait && g.wait->withdraw(*g.wait))
             abandon(g);
+        else if (g.wait && g.reason == wait_reason::blocking)
+            in_blocking_call = &g; // its fn runs: wait for it, however long
         else
             waiting = true; // runnable by now, or about to be
     });
@@ -318,7 +334,35 @@ bool scheduler::drain_pass() noexcept
     } else {
         drain_wait_since_ = 0;
     }
+    if (in_blocking_call) {
+        if (!drain_blocking_since_)
+            drain_blocking_since_ = monotonic_ns();
+        else if (!drain_blocking_told_ && monotonic_ns() - drain_blocking_since_ > drain_tell_blocking_ns) {
+            drain_blocking_told_ = true;
+            tell_drain_waits_for(*in_blocking_call);
+        }
+        if (!waiting)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1)); // fn may take long: do not spin
+    } else {
+        drain_blocking_since_ = 0;
+        drain_blocking_told_ = false;
+    }
     return true;
+}
+
+// Says which goroutine's blocking call holds up the end of the run (once).
+void scheduler::tell_drain_waits_for(const goroutine& g) noexcept
+{
+    try {
+        const auto s = drain_tell_blocking_ns / 1'000'000'000;
+        if (g.site_file)
+            fmt::print(stderr, "goro: the end of the run has waited {} s for a goro::blocking call to return, "
+                       "in the goroutine started at {}:{}\n", s, g.site_file, g.site_line);
+        else
+            fmt::print(stderr, "goro: the end of the run has waited {} s for a goro::blocking call to return, "
+                       "in a goroutine started by goro::go(fn, args...)\n", s);
+    } catch (...) { // out of memory formatting: the wait goes on, untold
+    }
 }
 
 // Destroys every queued G, and those their destructors queue.

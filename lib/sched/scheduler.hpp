@@ -116,6 +116,7 @@ private:
     bool leave_idle_list(p_state& p);
     void drain() noexcept;
     bool drain_pass() noexcept;
+    static void tell_drain_waits_for(const goroutine& g) noexcept;
     void destroy_queued() noexcept;
     void abandon(goroutine& g) noexcept;
 
@@ -143,6 +144,9 @@ private:
     // --- drain() only ---
     static constexpr std::int64_t drain_give_up_ns = 30'000'000'000;
     std::int64_t drain_wait_since_ = 0;
+    static constexpr std::int64_t drain_tell_blocking_ns = 5'000'000'000;
+    std::int64_t drain_blocking_since_ = 0; // a goro::blocking fn runs (see "Stopping")
+    bool drain_blocking_told_ = false;
 };
 
 /// The P of the calling worker thread, or nullptr. Never inlined: clang may

@@ -59,6 +59,7 @@ enum class wait_reason : std::uint8_t {
     chan_nil,       // send or receive on a nil channel: forever
     select,         // goro::select with no ready case
     io_wait,        // an I/O operation or an fd's readiness (the netpoller)
+    blocking,       // co_await goro::blocking(fn): fn queued for, or running on, a blocking thread
 };
 
 enum class g_kind : std::uint8_t {
