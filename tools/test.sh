@@ -6,7 +6,15 @@
 #            optimizer and the sanitizers together change what g++ makes of
 #            coroutines (it stops turning symmetric transfer into tail calls)
 #   release  g++, release
-#   tsan     clang++, debugoptimized, -Db_sanitize=thread
+#   tsan     clang++, debugoptimized, -Db_sanitize=thread, and a 4-entry SQ
+#            per ring (-Dnetpoll_sq_entries=4) so the SQ-full and CQ-overflow
+#            paths run
+#
+# Each configuration runs the suite on the backend the probe picks (io_uring
+# where the kernel allows it), then again with GORO_NETPOLL=epoll, all but the
+# suites that do not depend on the backend (lint, headers, downstream) and
+# netpoll (whose tests pick their backend themselves). asan-o2 runs the first
+# pass only.
 #
 # Usage: tools/test.sh [asan|asan-o2|release|tsan ...] [-- <meson test arguments>]
 #   With no configuration named, all four run, in that order. Every named
@@ -72,7 +80,7 @@ run_config() {
       ;;
     tsan)
       cxx=clang++
-      setup_args=(-Dbuildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false)
+      setup_args=(-Dbuildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false -Dnetpoll_sq_entries=4)
       test_env=(TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1)
       extra_test_args=(--no-suite downstream)
       # clang 14's TSan cannot map its shadow memory when the kernel randomizes
@@ -112,6 +120,12 @@ run_config() {
   banner "$name: meson test -C $dir ${extra_test_args[*]} ${test_args[*]}"
   env "${test_env[@]}" "${wrap[@]}" meson test -C "$dir" --no-rebuild --print-errorlogs \
     "${extra_test_args[@]}" "${test_args[@]}" || return 1
+  [[ $name == asan-o2 ]] && return 0
+
+  local epoll_args=(--no-suite lint --no-suite headers --no-suite downstream --no-suite netpoll)
+  banner "$name: GORO_NETPOLL=epoll meson test -C $dir ${epoll_args[*]} ${test_args[*]}"
+  env "${test_env[@]}" GORO_NETPOLL=epoll "${wrap[@]}" meson test -C "$dir" --no-rebuild --print-errorlogs \
+    "${epoll_args[@]}" "${test_args[@]}" || return 1
 }
 
 declare -A result

@@ -20,6 +20,11 @@ struct completion {
     /// The operation is still in flight and will complete again under the
     /// same key; the last completion of every operation has it clear.
     bool more;
+    /// io_uring's CQE flags beyond `more`: IORING_CQE_F_BUFFER with the
+    /// provided buffer's id in the top 16 bits (multishot receive),
+    /// IORING_CQE_F_NOTIF (a zero-copy send's buffer is free again); 0 on
+    /// epoll.
+    std::uint32_t flags = 0;
 
     friend bool operator==(const completion&, const completion&) = default;
 };

@@ -243,7 +243,8 @@ void uring_poller::drain(Accept&& accept)
             std::uint64_t key = io_uring_cqe_get_data64(cqe);
             if (is_internal_key(key)) {
                 own_completion(key, cqe->res, cqe->flags);
-            } else if (!accept(completion{key, cqe->res, (cqe->flags & IORING_CQE_F_MORE) != 0})) {
+            } else if (!accept(completion{key, cqe->res, (cqe->flags & IORING_CQE_F_MORE) != 0,
+                                          cqe->flags & ~std::uint32_t(IORING_CQE_F_MORE)})) {
                 refused = true;
                 break;
             }
