@@ -8,6 +8,7 @@
 #include <goro/panic.hpp>
 
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include <memory>
 #include <mutex>
@@ -72,6 +73,10 @@ goroutine* ring_op::on_completion(io_op& base, const completion& c) noexcept
     if (c.more)
         return nullptr; // single-shot operations: the final completion decides
     op.result = c.result;
+    if (op.result_is_fd && c.result >= 0 && op.owner->io.stopping()) {
+        ::close(c.result); // nobody will take it (netpoll.hpp, "Stopping")
+        op.result = -ECANCELED;
+    }
     return op.g;
 }
 

@@ -22,7 +22,9 @@
 // goroutine still waits for the operation's final completion, whose result
 // is the truth: -ECANCELED if the cancel won, or what the operation did if
 // it finished first (bytes read are delivered; an accepted fd is returned,
-// and the caller that gave up closes it). Only the P whose ring holds the
+// and the caller that gave up closes it; when the run is ending and the
+// goroutine will never run again, the dispatcher closes it, see
+// ring_op::result_is_fd). Only the P whose ring holds the
 // operation may submit the cancel; another thread (a timer, a context)
 // queues the key on that P (cancel_requests) and rings its doorbell, and the
 // owner submits it before it next polls or waits. A deadline known at
@@ -82,6 +84,10 @@ struct ring_op {
     std::uint64_t key = 0;
     /// The final completion's result: -errno or the operation's value.
     std::int32_t result = 0;
+    /// The operation's value is a new fd (accept, openat): if the run is
+    /// ending when it completes, the goroutine will never run to take it,
+    /// so the fd is closed there and the result becomes -ECANCELED.
+    bool result_is_fd = false;
     __kernel_timespec deadline{}; // read by the kernel when a linked timeout is submitted
 
     /// On a worker, in await_suspend: a key on the current P and an SQE of

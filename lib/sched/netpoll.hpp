@@ -34,7 +34,8 @@
 // # Stopping
 // A worker that leaves its loop for good cancels every operation in flight
 // on its ring and reaps until each has had its final completion, readying
-// their goroutines into the local queue, where the drain finds them. Only
+// their goroutines into the local queue, where the drain finds them (an fd
+// such a completion returns is closed: see ring_op::result_is_fd). Only
 // then may frames be destroyed: the kernel writes into buffers in them until
 // that final completion. Then the poller is retired (io_uring's registered
 // ring fd leaves the worker's thread) and stays alive, for late wakers,
@@ -126,6 +127,10 @@ public:
     /// Owner. Hands queued submissions to the kernel.
     void flush() { poller_->flush(); }
 
+    /// Owner. Whether stop() is reaping: goroutines readied now will never
+    /// run, so what a completion hands them (an fd) must be released.
+    bool stopping() const noexcept { return stopping_; }
+
     /// Owner. The poller, for submitting (sched/io.hpp).
     poller& get() noexcept { return *poller_; }
     key_table& keys() noexcept { return keys_; }
@@ -138,6 +143,7 @@ private:
     key_table keys_;
     std::array<completion, batch> completions_;
     std::vector<std::uint64_t> cancels_taken_;
+    bool stopping_ = false;
     std::atomic<poller*> wakeable_{nullptr};
 
     // Cancels asked for by other threads.
@@ -151,6 +157,7 @@ void p_netpoll::stop(Readied&& readied)
 {
     if (!poller_)
         return;
+    stopping_ = true;
     keys_.for_each([&](std::uint64_t key) { poller_->cancel(key); });
     std::array<goroutine*, batch> gs;
     while (keys_.live() != 0) {

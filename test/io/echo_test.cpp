@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -44,9 +46,11 @@ struct [[nodiscard]] ring_await {
     int await_resume() const noexcept { return op.result; }
 };
 template <class Prep>
-ring_await<Prep> ring(Prep prep, std::int64_t deadline_ns = -1)
+ring_await<Prep> ring(Prep prep, std::int64_t deadline_ns = -1, bool result_is_fd = false)
 {
-    return ring_await<Prep>{std::move(prep), deadline_ns};
+    ring_await<Prep> a{std::move(prep), deadline_ns};
+    a.op.result_is_fd = result_is_fd;
+    return a;
 }
 
 struct [[nodiscard]] readiness_await {
@@ -110,7 +114,8 @@ int neg_errno(long r) { return r < 0 ? -errno : int(r); }
 goro::task<int> accept_one(sock& l)
 {
     if (on_uring()) {
-        auto op = ring([fd = l.fd](io_uring_sqe* s) { io_uring_prep_accept(s, fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC); });
+        auto op = ring([fd = l.fd](io_uring_sqe* s) { io_uring_prep_accept(s, fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC); },
+                       -1, true);
         co_return co_await op;
     }
     for (;;) {
@@ -291,6 +296,7 @@ goro::task<> peer_sends_later(sock* s, goro::chan<int> go_ahead)
     co_await go_ahead.recv();
     static const char msg[] = "still here";
     co_await send_all(*s, msg, sizeof msg - 1);
+    co_await go_ahead.send(0); // done with *s (the kernel's ordering is invisible to TSan)
 }
 
 // A recv with a deadline (io_uring: a linked timeout) ends without data;
@@ -321,6 +327,7 @@ goro::task<> deadline_main(cancel_result* out)
     }
     out->second = n;
     out->data.assign(buf, have);
+    co_await go_ahead.recv();
     server.close();
     client.close();
     listener.close();
@@ -430,4 +437,49 @@ TEST_CASE("a run that ends with receives in flight cancels and drains them", "[i
     CHECK(fds.size() == 17);
     for (int fd : fds)
         ::close(fd);
+}
+
+namespace {
+
+goro::task<> nothing() { co_return; }
+
+goro::task<> open_dev_null(int* result)
+{
+    auto op = ring([](io_uring_sqe* q) { io_uring_prep_openat(q, AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC, 0); },
+                   -1, true);
+    *result = co_await op; // never resumes: the run ends first
+}
+
+// main yields once so the opener runs and parks (its SQE still queued), then
+// returns: at 1 P the worker takes main from the global queue before it
+// polls, so the open reaches the kernel only when the worker stops.
+goro::task<> end_with_open_in_flight(int* result)
+{
+    goro::go(open_dev_null(result));
+    co_await goro::yield();
+}
+
+std::size_t open_fds()
+{
+    std::size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+        (void)e;
+        ++n;
+    }
+    return n;
+}
+
+} // namespace
+
+TEST_CASE("an fd that an operation returns while the run ends is closed", "[io]")
+{
+    if (!on_uring())
+        return; // epoll has no operation in flight that returns an fd
+    goro::runtime rt(goro::runtime_config{1});
+    rt.run(nothing()); // whatever the runtime keeps open across runs exists before the count
+    const std::size_t before = open_fds();
+    int result = 12345;
+    rt.run(end_with_open_in_flight(&result));
+    CHECK(result == 12345); // the opener never ran again
+    CHECK(open_fds() == before);
 }
