@@ -21,10 +21,13 @@
 #include <string>
 
 namespace goro_test {
+// Each test binary gets its own copy (the awaiters hold lambdas, whose types
+// have internal linkage).
+namespace {
 
 namespace d = goro::detail;
 
-bool on_uring() { return d::io_backend() == d::backend_kind::uring; }
+inline bool on_uring() { return d::io_backend() == d::backend_kind::uring; }
 
 template <class Prep>
 struct [[nodiscard]] ring_await {
@@ -89,10 +92,10 @@ struct sock {
     }
 };
 
-int tcp_socket() { return ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0); }
+inline int tcp_socket() { return ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0); }
 
 // A listener on 127.0.0.1 at a port the kernel picks; returns the fd.
-int listen_loopback(sockaddr_in& addr)
+inline int listen_loopback(sockaddr_in& addr)
 {
     int fd = tcp_socket();
     addr = {};
@@ -105,9 +108,9 @@ int listen_loopback(sockaddr_in& addr)
     return fd;
 }
 
-int neg_errno(long r) { return r < 0 ? -errno : int(r); }
+inline int neg_errno(long r) { return r < 0 ? -errno : int(r); }
 
-goro::task<int> accept_one(sock& l)
+inline goro::task<int> accept_one(sock& l)
 {
     if (on_uring()) {
         auto op = ring([fd = l.fd](io_uring_sqe* s) { io_uring_prep_accept(s, fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC); },
@@ -122,7 +125,7 @@ goro::task<int> accept_one(sock& l)
     }
 }
 
-goro::task<int> connect_to(sock& s, const sockaddr_in* addr)
+inline goro::task<int> connect_to(sock& s, const sockaddr_in* addr)
 {
     if (on_uring()) {
         auto op = ring([fd = s.fd, addr](io_uring_sqe* q) {
@@ -140,7 +143,7 @@ goro::task<int> connect_to(sock& s, const sockaddr_in* addr)
     co_return -error;
 }
 
-goro::task<int> recv_some(sock& s, char* buf, std::size_t n, std::int64_t deadline_ns = -1)
+inline goro::task<int> recv_some(sock& s, char* buf, std::size_t n, std::int64_t deadline_ns = -1)
 {
     if (on_uring()) {
         auto op = ring([fd = s.fd, buf, n](io_uring_sqe* q) { io_uring_prep_recv(q, fd, buf, n, 0); }, deadline_ns);
@@ -154,7 +157,7 @@ goro::task<int> recv_some(sock& s, char* buf, std::size_t n, std::int64_t deadli
     }
 }
 
-goro::task<int> send_all(sock& s, const char* buf, std::size_t n)
+inline goro::task<int> send_all(sock& s, const char* buf, std::size_t n)
 {
     std::size_t done = 0;
     while (done < n) {
@@ -178,4 +181,5 @@ goro::task<int> send_all(sock& s, const char* buf, std::size_t n)
     co_return int(done);
 }
 
+} // namespace
 } // namespace goro_test
