@@ -1,0 +1,60 @@
+// The runtime timer node, as users' binaries compile it in: an awaiter that
+// sleeps or a select's after() case embeds one, so waiting allocates
+// nothing. Its layout is part of the ABI; its protocol (arm, disarm, who
+// fires, the per-P heaps) is the library's, written at the top of
+// lib/sched/timer.cpp.
+#pragma once
+
+#include <goro/config.hpp>
+
+#include <atomic>
+#include <cstdint>
+
+namespace goro::inline GORO_ABI::detail {
+
+struct timer_heap;
+
+/// A timer of the runtime (Go's runtime.timer): it lives in its owner's
+/// memory and calls `fire` on a worker thread once its deadline passed.
+///
+/// - arm(when_ns): (re)arms it for `when_ns` (CLOCK_MONOTONIC nanoseconds) on
+///   the current P's heap (from a thread without a P: P 0's; with no runtime
+///   running, or while a run ends: not at all). Arming an armed timer moves
+///   it. Never suspends or throws.
+/// - disarm(): true if it took the timer out of a heap before it fired (the
+///   fire it prevented will never run); false if it was not armed. Either
+///   way, when disarm returns, `fire` is neither running nor will run,
+///   unless disarm is called from inside this timer's own fire. It waits
+///   for a fire in progress on another thread (fires are short).
+/// - fire runs with no heap lock held; it may arm its own timer again (a
+///   ticker) and arm or disarm others, but must not disarm a timer whose fire
+///   may be waiting to disarm this one.
+/// - The owner calls disarm() before freeing or reusing the node, unless it
+///   knows the node is neither armed nor firing: after a fire readied a
+///   goroutine, that goroutine may resume before the worker that fired
+///   has finished with the node.
+/// - arm and disarm on one node are not called concurrently, except that
+///   fire may arm its own node while disarm runs elsewhere.
+/// At the end of a run every heap is emptied: a node still armed then is
+/// simply no longer armed (its fire never runs), and disarm on it afterwards
+/// touches nothing of the finished run.
+struct runtime_timer {
+    using fire_fn = void (*)(runtime_timer&) noexcept;
+
+    explicit runtime_timer(fire_fn f) noexcept : fire(f) {}
+    runtime_timer(const runtime_timer&) = delete;
+    runtime_timer& operator=(const runtime_timer&) = delete;
+
+    GORO_API void arm(std::int64_t when_ns) noexcept;
+    GORO_API bool disarm() noexcept;
+
+    // --- Immutable ---
+    fire_fn fire;
+    // --- The library's (lib/sched/timer.cpp, "Fields") ---
+    std::int64_t when = 0;
+    std::atomic<timer_heap*> heap{nullptr};
+    std::atomic<const void*> firing{nullptr};
+    std::uint32_t index = 0;
+};
+
+} // namespace goro::detail
