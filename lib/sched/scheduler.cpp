@@ -189,24 +189,6 @@ std::atomic<scheduler*> active_scheduler{nullptr};
 // Threads without a P inside an external_entry (see "Threads that own no P").
 std::atomic<std::uint64_t> external_entries{0};
 
-// Keeps the running scheduler alive for a thread that owns no P.
-class external_entry {
-public:
-    external_entry() noexcept
-    {
-        external_entries.fetch_add(1, std::memory_order_seq_cst);
-        s_ = active_scheduler.load(std::memory_order_seq_cst);
-    }
-    ~external_entry() { external_entries.fetch_sub(1, std::memory_order_release); } // release: pairs with drain()'s acquire
-    external_entry(const external_entry&) = delete;
-    external_entry& operator=(const external_entry&) = delete;
-    /// The running scheduler, or nullptr.
-    scheduler* get() const noexcept { return s_; }
-
-private:
-    scheduler* s_;
-};
-
 std::uint64_t next_random(std::uint64_t& s) noexcept
 {
     // xorshift64*
@@ -219,6 +201,19 @@ std::uint64_t next_random(std::uint64_t& s) noexcept
 } // namespace
 
 GORO_NOINLINE p_state* current_p() noexcept { return tls_p; }
+
+GORO_NOINLINE scheduler* current_drainer() noexcept { return tls_drainer; }
+
+external_entry::external_entry() noexcept
+{
+    external_entries.fetch_add(1, std::memory_order_seq_cst);
+    s_ = active_scheduler.load(std::memory_order_seq_cst);
+}
+
+external_entry::~external_entry()
+{
+    external_entries.fetch_sub(1, std::memory_order_release); // release: pairs with drain()'s acquire
+}
 
 GORO_NOINLINE frame_cache* current_frame_cache() noexcept
 {
@@ -297,6 +292,14 @@ void scheduler::drain() noexcept
         sched_yield();
     while (drain_pass()) {
     }
+    // Timers of no goroutine (a goro::timer, a pending after) are dropped;
+    // then wait once more for threads without a P that may hold a pointer
+    // into a heap (timer.cpp, "The end of a run").
+    for (auto& p : ps_)
+        clear_timers(p->timers);
+    timer_duty_.store(nullptr, std::memory_order_relaxed); // relaxed: no worker runs
+    while (external_entries.load(std::memory_order_seq_cst) != 0) // seq_cst: against clear_timers' stores
+        sched_yield();
     tls_drainer = nullptr;
     idle_.clear();
     npidle_.store(0, std::memory_order_relaxed);
@@ -465,6 +468,9 @@ goroutine* scheduler::find_runnable(p_state& p)
         if (stopping_.load(std::memory_order_acquire))
             return nullptr;
 
+        // 0. Timers of this P that are due (Go's checkTimers).
+        check_timers(p);
+
         // 1. Fairness for the global queue and the netpoller.
         if (p.schedtick % global_check_interval == 0) {
             if (global_size_.load(std::memory_order_relaxed) > 0) {
@@ -507,6 +513,8 @@ goroutine* scheduler::find_runnable(p_state& p)
                 p.spinning = true;
                 nmspinning_.fetch_add(1, std::memory_order_seq_cst);
             }
+            if (run_others_timers(p, now))
+                continue; // a fire may have readied a goroutine here
             if (now >= p.steal_not_before)
                 if (goroutine* g = steal_work(p))
                     return g;
@@ -549,10 +557,28 @@ goroutine* scheduler::find_runnable(p_state& p)
             continue;
         }
         for (;;) {
-            // Wait in the poller until a wake or a completion. A completion's
-            // goroutines are collected, not readied: readying them now, while
-            // this P is still on idle_, would have wakep pick this very P.
-            std::size_t n = p.io.wait(-1, p.polled);
+            // The timer duty (see "Timers"): at most one idle P waits until
+            // the earliest deadline over all heaps; the others until woken.
+            std::int64_t deadline = -1;
+            p_state* no_one = nullptr;
+            p.timer_wait_until.store(timer_heap::none, std::memory_order_seq_cst); // seq_cst: read by timer_armed after its duty load
+            const bool duty = timer_duty_.compare_exchange_strong(no_one, &p, std::memory_order_seq_cst);
+            if (duty) {
+                const std::int64_t e = earliest_timer(); // after the claim: see "Timers"
+                p.timer_wait_until.store(e, std::memory_order_seq_cst); // seq_cst: as above
+                if (e != timer_heap::none)
+                    deadline = e;
+            }
+            // Wait in the poller until a wake, a completion or the deadline (a
+            // deadline already passed only polls). A completion's goroutines
+            // are collected, not readied: readying them now, while this P is
+            // still on idle_, would have wakep pick this very P.
+            std::size_t n = p.io.wait(deadline, p.polled);
+            bool due = false;
+            if (duty) {
+                timer_duty_.store(nullptr, std::memory_order_seq_cst); // seq_cst: timer_armed loads it
+                due = deadline >= 0 && deadline <= monotonic_ns();
+            }
             if (stopping_.load(std::memory_order_acquire)) {
                 for (std::size_t i = 0; i < n; ++i)
                     put_local(p, *p.polled[i], false);
@@ -567,9 +593,73 @@ goroutine* scheduler::find_runnable(p_state& p)
             }
             if (!p.idle.load(std::memory_order_acquire)) // acquire: pairs with wakep's release
                 break;
+            if (due) { // go run them, spinning
+                leave_idle_list(p); // if a waker popped us first, it counted us as spinning
+                break;
+            }
         }
-        p.spinning = true; // wakep counted us in nmspinning_
+        p.spinning = true; // counted in nmspinning_ by wakep or leave_idle_list
     }
+}
+
+// ---------------------------------------------------------------------------
+// Timers
+
+void scheduler::check_timers(p_state& p) noexcept
+{
+    const std::int64_t e = p.timers.earliest.load(std::memory_order_relaxed); // relaxed: a hint; run_timers locks
+    if (e == timer_heap::none)
+        return;
+    const std::int64_t now = monotonic_ns();
+    if (e <= now)
+        run_timers(p.timers, now);
+}
+
+// A spinning P fires every P's due timers: a P busy with a long chain of
+// goroutines does not check its own heap until it schedules again. True if
+// any fired.
+bool scheduler::run_others_timers(p_state& p, std::int64_t now) noexcept
+{
+    bool fired = false;
+    for (auto& q : ps_)
+        if (q->timers.earliest.load(std::memory_order_relaxed) <= now) // relaxed: a hint; run_timers locks
+            fired |= run_timers(q->timers, now) != 0;
+    (void)p;
+    return fired;
+}
+
+std::int64_t scheduler::earliest_timer() const noexcept
+{
+    std::int64_t e = timer_heap::none;
+    for (auto& q : ps_)
+        e = std::min(e, q->timers.earliest.load(std::memory_order_seq_cst)); // seq_cst: see "Timers"
+    return e;
+}
+
+void scheduler::add_timer(p_state& p, runtime_timer& t, std::int64_t when) noexcept
+{
+    if (insert_timer(p.timers, t, when))
+        timer_armed(when);
+}
+
+void scheduler::add_timer_external(runtime_timer& t, std::int64_t when) noexcept
+{
+    if (insert_timer(ps_[0]->timers, t, when))
+        timer_armed(when);
+}
+
+// A heap's earliest deadline went down to `when` (its seq_cst store is the
+// StoreLoad barrier before these loads): wake the P on timer duty if it
+// sleeps past it; with no P on duty, wake an idle one as a submission would
+// (Go's wakeNetPoller).
+void scheduler::timer_armed(std::int64_t when) noexcept
+{
+    if (p_state* d = timer_duty_.load(std::memory_order_seq_cst)) { // seq_cst: pairs with the duty claim
+        if (d->timer_wait_until.load(std::memory_order_seq_cst) > when) // seq_cst: as above
+            d->io.wake();
+        return;
+    }
+    wake_if_needed_after_rmw();
 }
 
 bool scheduler::leave_idle_list(p_state& p)

@@ -8,6 +8,7 @@
 #include "sched/netpoll.hpp"
 #include "sched/registry.hpp"
 #include "sched/runq.hpp"
+#include "sched/timer_heap.hpp"
 
 #include <goro/detail/goroutine.hpp>
 #include <goro/detail/futex_lock.hpp>
@@ -53,6 +54,11 @@ struct p_state {
     std::atomic<std::int64_t> live{0};        // Gs started minus finished here; owner writes, anyone sums
     std::atomic<bool> idle{false};            // on scheduler::idle_; written under scheduler::mu_
     p_netpoll io; // the poller this P's worker waits in when idle (netpoll.hpp)
+    timer_heap timers; // the timers armed on this P (timer.cpp)
+    /// While this P holds the timer duty: the deadline it sleeps until
+    /// (timer_heap::none while it computes it). Owner stores, arms load; see
+    /// "Timers" in scheduler.cpp.
+    std::atomic<std::int64_t> timer_wait_until{timer_heap::none};
 
     p_state(scheduler& s, unsigned id_, central_frame_cache& central, std::uint64_t seed)
         : sched(&s), id(id_), frames(central), rng(seed)
@@ -93,6 +99,13 @@ public:
     /// run() is destroying the goroutines of a finished run.
     bool draining() const noexcept { return draining_.load(std::memory_order_acquire); }
 
+    /// Arms `t` on `p`'s heap (the caller runs on p), or on P 0's from a
+    /// thread without a P, and wakes an idle P if `t` is now the earliest
+    /// deadline it should wait for (Go's wakeNetPoller). Touches nothing of
+    /// `t` after inserting it.
+    void add_timer(p_state& p, runtime_timer& t, std::int64_t when) noexcept;
+    void add_timer_external(runtime_timer& t, std::int64_t when) noexcept;
+
     long num_goroutine() const noexcept;
     /// Whether a P other than the caller's runs goroutines (a snapshot; Go's
     /// sync_runtime_canSpin, see can_spin_on_lock in scheduler.cpp).
@@ -114,6 +127,10 @@ private:
     goroutine* poll_network(p_state& p, bool dry);
     void start_netpoll(p_state& p);
     bool leave_idle_list(p_state& p);
+    void timer_armed(std::int64_t when) noexcept;
+    void check_timers(p_state& p) noexcept;
+    bool run_others_timers(p_state& p, std::int64_t now) noexcept;
+    std::int64_t earliest_timer() const noexcept;
     void drain() noexcept;
     bool drain_pass() noexcept;
     static void tell_drain_waits_for(const goroutine& g) noexcept;
@@ -137,6 +154,7 @@ private:
     std::atomic<std::uint32_t> global_size_{0}; // == global_.size(); written under mu_, read without it
     std::atomic<std::uint32_t> npidle_{0};      // == idle_.size(); written under mu_
     std::atomic<std::uint32_t> nmspinning_{0};  // Ps that are spinning (looking for work)
+    std::atomic<p_state*> timer_duty_{nullptr}; // the idle P that sleeps until the next timer ("Timers")
     std::atomic<bool> stopping_{false};
     std::atomic<bool> draining_{false};
     goroutine_registry registry_;
@@ -148,6 +166,32 @@ private:
     std::int64_t drain_blocking_since_ = 0; // a goro::blocking fn runs (see "Stopping")
     bool drain_blocking_told_ = false;
 };
+
+/// Keeps the running scheduler alive for a thread that owns no P (see
+/// "Threads that own no P" in scheduler.cpp).
+class external_entry {
+public:
+    external_entry() noexcept;
+    ~external_entry();
+    external_entry(const external_entry&) = delete;
+    external_entry& operator=(const external_entry&) = delete;
+    /// The running scheduler, or nullptr.
+    scheduler* get() const noexcept { return s_; }
+
+private:
+    scheduler* s_;
+};
+
+/// The scheduler whose drain() runs on this thread, or nullptr.
+scheduler* current_drainer() noexcept;
+
+// Timers (timer.cpp).
+/// Inserts `t` for `when` into `h`; true if it became the earliest.
+bool insert_timer(timer_heap& h, runtime_timer& t, std::int64_t when) noexcept;
+/// Fires h's timers due by `now` (a bounded batch); returns how many fired.
+std::size_t run_timers(timer_heap& h, std::int64_t now) noexcept;
+/// The end of a run: drops every timer of `h`.
+void clear_timers(timer_heap& h) noexcept;
 
 /// The P of the calling worker thread, or nullptr. Never inlined: clang may
 /// cache a thread_local's address across a coroutine suspension.
