@@ -4,15 +4,16 @@
 #   base     fatal errors, barriers, cpu_relax, the clock, the locks
 #   netpoll  the backend probe, the per-P pollers        (may include base)
 #   sched    goroutines, Ps, run queues, parking         (base, netpoll)
-#   chan     channels and select                         (base, sched/park.hpp)
+#   chan     channels and select                         (base, sched/park.hpp, sched/timer.hpp)
 #   sync     the sync primitives                         (base, sched/park.hpp)
 #   blocking the pool of threads for goro::blocking      (base, sched/park.hpp)
+#   time     sleep, timer, ticker                        (base, sched/park.hpp, sched/timer.hpp)
 #   rt       run, runtime, join: the entry points        (anything below)
 #
-# chan, sync and blocking reach the scheduler only through sched/park.hpp,
-# and no layer below rt includes the public entry-point headers (goro.hpp,
-# runtime.hpp, go.hpp). Prints every include that breaks a rule; exits 1 if
-# any does.
+# chan, sync, blocking and time reach the scheduler only through
+# sched/park.hpp (and chan and time through sched/timer.hpp), and no layer
+# below rt includes the public entry-point headers (goro.hpp, runtime.hpp,
+# go.hpp). Prints every include that breaks a rule; exits 1 if any does.
 #
 # usage: tools/check-layers.sh [SOURCE_ROOT]
 set -uo pipefail
@@ -24,14 +25,15 @@ declare -A allowed=(
   [base]='^base/'
   [netpoll]='^(base|netpoll)/'
   [sched]='^(base|netpoll|sched)/'
-  [chan]='^(base/|sched/park\.hpp$|chan/)'
+  [chan]='^(base/|sched/(park|timer)\.hpp$|chan/)'
   [sync]='^(base/|sched/park\.hpp$|sync/)'
   [blocking]='^(base/|sched/park\.hpp$|blocking/)'
+  [time]='^(base/|sched/(park|timer)\.hpp$|time/)'
 )
 entry_points='^goro/(goro|runtime|go)\.hpp$'
 
 status=0
-for layer in base netpoll sched chan sync blocking rt; do
+for layer in base netpoll sched chan sync blocking time rt; do
   [[ -d $layer ]] || { echo "check-layers: lib/$layer is missing" >&2; status=1; continue; }
   while IFS= read -r line; do
     file=${line%%:*}
@@ -54,6 +56,6 @@ for layer in base netpoll sched chan sync blocking rt; do
 done
 for dir in */; do
   dir=${dir%/}
-  case $dir in base | netpoll | sched | chan | sync | blocking | rt) ;; *) echo "lib/$dir: not a known layer (add it to tools/check-layers.sh and docs/design.md)" >&2; status=1 ;; esac
+  case $dir in base | netpoll | sched | chan | sync | blocking | time | rt) ;; *) echo "lib/$dir: not a known layer (add it to tools/check-layers.sh and docs/design.md)" >&2; status=1 ;; esac
 done
 exit $status

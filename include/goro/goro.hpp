@@ -1,6 +1,7 @@
 // The umbrella header: everything goro offers.
 #pragma once
 
+#include <goro/after.hpp>
 #include <goro/blocking.hpp>
 #include <goro/chan.hpp>
 #include <goro/cond.hpp>
@@ -13,7 +14,10 @@
 #include <goro/rw_mutex.hpp>
 #include <goro/select.hpp>
 #include <goro/semaphore.hpp>
+#include <goro/sleep.hpp>
 #include <goro/task.hpp>
+#include <goro/ticker.hpp>
+#include <goro/timer.hpp>
 #include <goro/version.hpp>
 #include <goro/wait_group.hpp>
 #include <goro/yield.hpp>

@@ -27,12 +27,17 @@ inline constexpr default_case_t default_case{};
 
 namespace detail {
 
-/// One channel case as the type-erased core sees it.
+/// What a case does. One byte, where a bool `is_send` used to be: recv and
+/// send keep that bool's values.
+enum class case_kind : std::uint8_t { recv = 0, send = 1, timer = 2 };
+
+/// One case as the type-erased core sees it: a channel case, or a timer case
+/// (goro::after: c and w are nullptr, slot is its detail::timer_case).
 struct select_case {
     chan_base* c;
     chan_waiter* w;
-    void* slot; // send: the value; recv: storage for the value
-    bool is_send;
+    void* slot; // send: the value; recv: storage for the value; timer: the timer_case
+    case_kind kind;
 };
 
 /// Passes 1 and 2 of Go's selectgo: poll the cases in a random order under all
@@ -52,19 +57,19 @@ GORO_API std::uint16_t select_finish(select_case* cases, std::uint16_t n, chan_b
                                      select_state& st) noexcept;
 
 template <class C>
-struct case_traits; // recv_awaiter, send_awaiter or default_case_t
+struct case_traits; // recv_awaiter, send_awaiter, default_case_t or after_case (goro/after.hpp)
 
 template <class T>
 struct case_traits<recv_awaiter<T>> {
     static constexpr bool is_default = false;
     using value = std::optional<T>;
-    static select_case describe(recv_awaiter<T>& a) noexcept { return {a.c, &a.w, a.storage, false}; }
+    static select_case describe(recv_awaiter<T>& a) noexcept { return {a.c, &a.w, a.storage, case_kind::recv}; }
 };
 template <class T>
 struct case_traits<send_awaiter<T>> {
     static constexpr bool is_default = false;
     using value = std::monostate;
-    static select_case describe(send_awaiter<T>& a) noexcept { return {a.c, &a.w, &a.value, true}; }
+    static select_case describe(send_awaiter<T>& a) noexcept { return {a.c, &a.w, &a.value, case_kind::send}; }
 };
 template <>
 struct case_traits<default_case_t> {
@@ -236,9 +241,10 @@ private:
 };
 
 /// `co_await goro::select(a.recv(), b.send(x), goro::default_case)`: Go's
-/// select. Cases are channel receives (`ch.recv()`), sends (`ch.send(v)`) and
-/// at most one goro::default_case, in any order; the same channel may appear
-/// in several cases.
+/// select. Cases are channel receives (`ch.recv()`), sends (`ch.send(v)`),
+/// timeouts (`goro::after(d)`, goro/after.hpp) and at most one
+/// goro::default_case, in any order; the same channel may appear in several
+/// cases.
 ///
 /// - If some cases can proceed, one of them is chosen uniformly at random and
 ///   completes; the select does not suspend (it spends one unit of the

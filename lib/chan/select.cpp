@@ -17,7 +17,26 @@
 // set) on every case's queue and park. Holding every lock while enqueueing
 // means no waker can see a half-registered select.
 // Pass 3, after being readied: relock, unlink every waiter still queued,
-// unlock, and report the winner.
+// unlock, disarm every timer case, and report the winner.
+//
+// Timer cases (goro::after): a case with no channel, so no lock and no
+// place in the poll order. Passes 0 and 1 never touch one, unless its
+// duration is not positive (then it is ready in pass 1, after the channel
+// cases: it needs no clock read to say so). Pass 2 reads the clock once and
+// arms the node of the timer case with the shortest duration — the only one
+// that can fire first, since all start together; the others stay unarmed —
+// with a fire function that competes for `winner` exactly as a channel
+// waker does (try_win), and readies the goroutine if it wins. It is armed
+// while every channel lock is still held, as the last step before the
+// unlock: once it is armed (or the locks go), the goroutine may be readied,
+// finish the select and free the frame, so nothing may be armed after it.
+// A timer that fires before the locks are released readies a goroutine
+// whose pass 3 waits for those locks, like a channel waker's. Pass 3 disarms every timer
+// case: a losing timer is taken out of its heap, or, if it is firing on
+// another thread, waited for (it lost the CAS and touches nothing after),
+// so no timer outlives its select. A select that never parks arms nothing:
+// an after() case costs a few stores and one branch on the nil-channel path
+// of the order loop.
 //
 // Winning: a waker that dequeues one of our waiters must first win
 // select_state::winner by CAS (wait_queue::dequeue); losers skip the waiter.
@@ -30,10 +49,13 @@
 // every lock is released, so the frame stays valid until the last unlock —
 // and nothing is touched after that.
 
+#include "base/clock.hpp"
 #include "chan/chan_ops.hpp"
 #include "sched/park.hpp"
+#include "sched/timer.hpp"
 
 #include <goro/detail/sched.hpp>
+#include <goro/after.hpp>
 #include <goro/panic.hpp>
 #include <goro/select.hpp>
 
@@ -66,7 +88,7 @@ bool looks_ready(const select_case& sc) noexcept
     const chan_base& c = *sc.c;
     if (c.closed)
         return true;
-    if (sc.is_send)
+    if (sc.kind == case_kind::send)
         return c.recvq.first != nullptr || c.count < c.cap;
     return c.sendq.first != nullptr || c.count > 0;
 }
@@ -74,7 +96,7 @@ bool looks_ready(const select_case& sc) noexcept
 // One case's send_now / recv_now; its channel's lock held.
 try_status step(select_case& sc, goroutine*& wake) noexcept
 {
-    return sc.is_send ? send_now(*sc.c, sc.slot, wake) : recv_now(*sc.c, sc.slot, wake);
+    return sc.kind == case_kind::send ? send_now(*sc.c, sc.slot, wake) : recv_now(*sc.c, sc.slot, wake);
 }
 
 // A parked select at the end of a run (lib/sched/park.hpp): it withdraws by
@@ -93,13 +115,26 @@ bool withdraw(parked_on& p) noexcept
 bool fire(select_case& sc, try_status s, goroutine* wake, std::uint16_t index, std::coroutine_handle<> leaf,
           int& fired)
 {
-    if (s == try_status::closed && sc.is_send)
+    if (s == try_status::closed && sc.kind == case_kind::send)
         throw panic("goro::chan: send on closed channel");
     if (wake)
         ready(*wake);
     sc.w->success = s == try_status::done;
     fired = index;
     return completed(leaf);
+}
+
+// A timer case's fire: wins the select as a channel waker would, or does
+// nothing (the select disarms it in pass 3, waiting for this to return).
+void timer_fire(runtime_timer& t) noexcept
+{
+    timer_case& tc = timer_owner<timer_case>(t);
+    std::uint32_t expected = select_state::none;
+    if (!tc.sel->winner.compare_exchange_strong(expected, tc.case_index, std::memory_order_acq_rel,
+                                                std::memory_order_acquire)) // acq_rel: as try_win in chan.cpp
+        return;
+    tc.fired_at = monotonic_ns(); // read after the goroutine resumes: ordered by ready's publish
+    ready_in_order(*tc.g);
 }
 
 } // namespace
@@ -114,13 +149,18 @@ bool select_start(select_case* cs, std::uint16_t n, bool has_default, std::uint1
     // Fisher-Yates; one draw from the P's generator seeds a cheap LCG for the
     // rest, and multiply-shift maps to [0, m] without a division). Lock
     // order: their distinct channels by address.
+    // Timer cases go to the back of `order` (nt of them), off the poll order.
     std::uint16_t m = 0;
+    std::uint16_t nt = 0;
     std::uint16_t nl = 0;
     std::uint32_t r = fastrand();
     for (std::uint16_t i = 0; i < n; ++i) {
         chan_base* c = cs[i].c;
-        if (!c)
+        if (!c) {
+            if (cs[i].kind == case_kind::timer)
+                order[n - 1 - nt++] = i;
             continue;
+        }
         r = r * 1664525u + 1013904223u;
         auto j = std::uint16_t((std::uint64_t(r) * (m + 1u)) >> 32);
         order[m] = order[j];
@@ -163,6 +203,16 @@ bool select_start(select_case* cs, std::uint16_t n, bool has_default, std::uint1
         unlock_all(locks, nl);
         return fire(sc, s, wake, order[k], leaf, fired);
     }
+    for (std::uint16_t k = 0; k < nt; ++k) {
+        const std::uint16_t i = order[n - 1 - k];
+        auto& tc = *static_cast<timer_case*>(cs[i].slot);
+        if (tc.ns > 0)
+            continue;
+        unlock_all(locks, nl);
+        tc.fired_at = monotonic_ns();
+        fired = i;
+        return completed(leaf);
+    }
     if (has_default) {
         unlock_all(locks, nl);
         fired = -1;
@@ -182,7 +232,24 @@ bool select_start(select_case* cs, std::uint16_t n, bool has_default, std::uint1
             w.sel = &st;
             w.case_index = i;
             w.success = false;
-            (sc.is_send ? sc.c->sendq : sc.c->recvq).push_back(w);
+            (sc.kind == case_kind::send ? sc.c->sendq : sc.c->recvq).push_back(w);
+        }
+        if (nt) { // before the unlock: see "Timer cases"
+            timer_case* first = nullptr;
+            std::uint16_t first_index = 0;
+            for (std::uint16_t k = 0; k < nt; ++k) {
+                const std::uint16_t i = order[n - 1 - k];
+                auto* tc = static_cast<timer_case*>(cs[i].slot);
+                if (!first || tc->ns < first->ns) {
+                    first = tc;
+                    first_index = i;
+                }
+            }
+            first->node.fire = &timer_fire;
+            first->sel = &st;
+            first->g = &g;
+            first->case_index = first_index;
+            first->node.arm(monotonic_ns() + first->ns); // from here on the timer may ready us
         }
         unlock_all(locks, nl); // from here on a waker may ready us
         return true;
@@ -201,9 +268,12 @@ std::uint16_t select_finish(select_case* cs, std::uint16_t n, chan_base** locks,
     for (std::uint16_t i = 0; i < n; ++i) {
         select_case& sc = cs[i];
         if (sc.c)
-            (sc.is_send ? sc.c->sendq : sc.c->recvq).remove(*sc.w);
+            (sc.kind == case_kind::send ? sc.c->sendq : sc.c->recvq).remove(*sc.w);
     }
     unlock_all(locks, nlocks);
+    for (std::uint16_t i = 0; i < n; ++i)
+        if (!cs[i].c && cs[i].kind == case_kind::timer)
+            static_cast<timer_case*>(cs[i].slot)->node.disarm();
     return std::uint16_t(st.winner.load(std::memory_order_acquire)); // acquire: pairs with the waker's CAS
 }
 

@@ -161,6 +161,7 @@
 #include "base/fatal.hpp"
 #include "sched/park.hpp"
 #include "sched/stack_guard.hpp"
+#include "sched/timer.hpp"
 
 #include <goro/detail/sched.hpp>
 #include <goro/panic.hpp>
@@ -913,6 +914,15 @@ void ready(goroutine& g) noexcept
         return;
     }
     fatal("sched: a goroutine was readied with no runtime running (its run ended without withdrawing it)");
+}
+
+void ready_in_order(goroutine& g) noexcept
+{
+    if (p_state* p = tls_p) {
+        p->sched->put_local(*p, g, false);
+        return;
+    }
+    ready(g);
 }
 
 void goroutine_finished(goroutine& g) noexcept

@@ -5,12 +5,19 @@
 // idle P) is at the top of timer.cpp.
 #pragma once
 
+#include <goro/detail/goroutine.hpp>
 #include <goro/detail/timer.hpp>
 
 #include <cstddef>
 #include <cstdint>
 
 namespace goro::inline GORO_ABI::detail {
+
+/// detail::ready for a fire function: queues `g` at the tail of the current
+/// P's run queue, not in runnext, so that the goroutines one batch of due
+/// timers wakes run in deadline order (a fire is no partner that `g` talks
+/// to, which is what runnext is for). From a thread without a P, as ready.
+void ready_in_order(goroutine& g) noexcept;
 
 /// The object of type W that holds `t` as its member `node` (W is
 /// standard-layout). For fire functions.

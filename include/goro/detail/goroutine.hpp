@@ -60,6 +60,7 @@ enum class wait_reason : std::uint8_t {
     select,         // goro::select with no ready case
     io_wait,        // an I/O operation or an fd's readiness (the netpoller)
     blocking,       // co_await goro::blocking(fn): fn queued for, or running on, a blocking thread
+    sleep,          // goro::sleep, goro::sleep_until
 };
 
 enum class g_kind : std::uint8_t {

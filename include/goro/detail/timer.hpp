@@ -8,6 +8,7 @@
 #include <goro/config.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 namespace goro::inline GORO_ABI::detail {
@@ -56,5 +57,31 @@ struct runtime_timer {
     std::atomic<const void*> firing{nullptr};
     std::uint32_t index = 0;
 };
+
+/// Nanoseconds in `d`, rounded up (a wait never ends early), clamped to
+/// +-2^62 (146 years) so that adding it to a clock reading cannot overflow.
+template <class Rep, class Period>
+constexpr std::int64_t duration_ns(std::chrono::duration<Rep, Period> d) noexcept
+{
+    using namespace std::chrono;
+    constexpr std::int64_t cap = std::int64_t(1) << 62;
+    if (duration<double>(d) >= duration<double>(nanoseconds(cap)))
+        return cap;
+    if (duration<double>(d) <= duration<double>(nanoseconds(-cap)))
+        return -cap;
+    return ceil<nanoseconds>(d).count();
+}
+
+/// A steady_clock time point (CLOCK_MONOTONIC on Linux, goro's clock) in
+/// nanoseconds, and back.
+inline std::int64_t time_point_ns(std::chrono::steady_clock::time_point t) noexcept
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+inline std::chrono::steady_clock::time_point ns_time_point(std::int64_t ns) noexcept
+{
+    return std::chrono::steady_clock::time_point(
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::nanoseconds(ns)));
+}
 
 } // namespace goro::detail
