@@ -19,6 +19,9 @@
 // return inside a G use symmetric transfer and never come back here.
 //
 // # Finding work (find_runnable), in Go's order
+//  0. The P's own due timers (Go's checkTimers): one relaxed load of its
+//     heap's earliest deadline and, only with a timer armed, a clock read
+//     (see "Timers").
 //  1. Every 61st tick, one G from the global queue, so two Gs readying each
 //     other through runnext cannot starve the global queue.
 //  2. The local runnext slot, unless it already ran 3 times in a row (a
@@ -104,6 +107,38 @@
 // waker (or the runtime stops); anything else is spurious and it parks again.
 // Invariant: p.idle == true  <=>  p is in idle_  (both written under mu_).
 //
+// # Timers
+// Each P has a heap of timers (timer_heap.hpp; the node protocol is at the
+// top of timer.cpp). Who runs due timers: every P, its own, at step 0; a
+// spinning P, every P's, before it steals (so a P busy with a long chain of
+// goroutines does not hold its timers back while another P is free); and
+// the P on timer duty, below.
+// The timer duty: at most one idle P (timer_duty_) waits in its poller with
+// the earliest deadline over all heaps as its deadline; the other idle Ps
+// wait without one, so an expiry wakes one thread, not every idle one. When
+// its wait ends the duty P gives the duty up; if the deadline passed it
+// leaves the idle list as a spinner and runs the due timers, else it takes
+// the duty again (if free) and recomputes. The protocol with arm
+// (add_timer -> timer_armed, Go's wakeNetPoller):
+//   duty P: timer_wait_until = none ; CAS timer_duty_ null -> p ;
+//           e = min over heaps of earliest ; timer_wait_until = e ; wait(e)
+//   arm:    heap.earliest = when (the new top) ; d = timer_duty_ ;
+//           d ? (d->timer_wait_until > when ? wake d : nothing) : wake_if_needed
+// Every one of these is seq_cst, and each side stores before it loads the
+// other's word: either the duty P's min sees the new deadline, or the arm
+// sees the claim — and then reads `none` (wakes it: it recomputes) or e (and
+// wakes it if e is later than `when`). With no P on duty, either no P is
+// idle (a busy P runs its own timers when it schedules, a spinner every
+// P's) or an idle P has not claimed the duty yet (it will, and then reads
+// the heaps), or idle Ps wait without a deadline because the duty P just
+// left to spin: wake_if_needed wakes one of them if no P spins, and a
+// spinner that goes idle again claims the duty. A wake that finds the duty
+// P awake is kept by the poller (its next wait returns at once) and costs a
+// spurious loop.
+// Rejected: every idle P waiting with the earliest deadline (each expiry
+// would wake all of them), the timer duty under mu_ (a lock on every arm
+// that becomes a heap's earliest).
+//
 // # Stopping: no goroutine outlives its run
 // request_stop() sets stopping_ and unparks every P. Workers leave at the top
 // of find_runnable; the G that called it finishes its current resume first.
@@ -131,6 +166,10 @@
 //      cleared, the thread waits for every external entry (below) to leave,
 //      and one more pass catches a G started by a thread that entered
 //      before draining_ was set.
+//   4. Every timer still armed is dropped (clear_timers: a goro::timer or a
+//      pending after of nobody's goroutine), and the thread waits for the
+//      external entries once more, since a thread without a P may hold a
+//      pointer into a heap (timer.cpp, "The end of a run").
 // Destroying a G: a detached G's frame is destroyed (its locals' and
 // arguments' destructors run). A joinable G's frame is shared with its
 // join_handle: join_abandoned is exchanged in, and whichever of the drain and
