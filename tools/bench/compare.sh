@@ -4,9 +4,12 @@
 # usage: tools/bench/compare.sh [-k RUNS] [BENCHMARK...]
 #
 #   BENCHMARK   spawn, yield_ping, park_mem, chan_pingpong_p1, chan_pingpong_p2,
-#               chan_mpmc_buffered, chan_mpmc_unbuffered, select, mutex (default: all). The
-#               _p1/_p2 entries run one program at a fixed P count; the
-#               program's name (chan_pingpong) stands for all its entries.
+#               chan_mpmc_buffered, chan_mpmc_unbuffered, select, mutex,
+#               timers_wall, timers_late_mean, timers_late_max, select_after
+#               (default: all). The _p1/_p2 entries run one program at a
+#               fixed P count; the timers_* entries read one figure each of
+#               the timers program; a program's name (chan_pingpong, timers)
+#               stands for all its entries.
 #   -k RUNS     runs per side and benchmark (default 5, or $BENCH_RUNS)
 #
 # Environment:
@@ -20,8 +23,10 @@
 # Steps: (1) configure and build a release tree of goro in $BENCH_BUILD,
 # (2) build the Go twins under tools/bench/go into the same tree, (3) run each
 # pair alternately, goro then Go, RUNS times, (4) print each side's median and
-# the ratio against the benchmark's bar. Every benchmark program
-# prints exactly one line "<name> <metric> <value>"; anything else is an error.
+# the ratio against the benchmark's bar. Every benchmark program prints
+# lines "<name> <metric> <value>" and nothing else: exactly one, or, for a
+# program with several entries (timers), one per metric, of which each entry
+# reads its own (${metric_of[entry]}).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -39,7 +44,8 @@ while getopts 'k:h' opt; do
 done
 shift $((OPTIND - 1))
 # Every benchmark entry, in the order they run by default.
-all=(spawn yield_ping park_mem chan_pingpong_p1 chan_pingpong_p2 chan_mpmc_buffered chan_mpmc_unbuffered select mutex)
+all=(spawn yield_ping park_mem chan_pingpong_p1 chan_pingpong_p2 chan_mpmc_buffered chan_mpmc_unbuffered select mutex
+    timers_wall timers_late_mean timers_late_max select_after)
 benches=("$@")
 [ ${#benches[@]} -gt 0 ] || benches=("${all[@]}")
 
@@ -51,17 +57,22 @@ done
 # together), and how each figure is compared with Go's.
 #   time:  speedup = Go / goro, higher is better; bar is a minimum speedup
 #   bytes: ratio = goro / Go, lower is better; bar is a maximum ratio
+#   limit: goro's own figure, lower is better; bar is a maximum of it (Go's
+#          figure is printed beside it)
 declare -A kind=([spawn]=time [yield_ping]=time [park_mem]=bytes
     [chan_pingpong_p1]=time [chan_pingpong_p2]=time [chan_mpmc_buffered]=time [chan_mpmc_unbuffered]=time [select]=time
-    [mutex]=time)
+    [mutex]=time [timers_wall]=time [timers_late_mean]=limit [timers_late_max]=limit [select_after]=limit)
 declare -A bar=([spawn]=5 [park_mem]=0.1
     [chan_pingpong_p1]=2 [chan_pingpong_p2]=2 [chan_mpmc_buffered]=2 [chan_mpmc_unbuffered]=2 [select]=2
-    [mutex]=2)
+    [mutex]=2 [timers_wall]=1 [timers_late_mean]=1000 [select_after]=20)
 # An entry runs the programs bench_<program> and go/<program>, where program
 # is ${program[entry]}, or the entry's own name. An entry in fixed_procs runs
 # at that P count on both sides instead of $procs.
-declare -A program=([chan_pingpong_p1]=chan_pingpong [chan_pingpong_p2]=chan_pingpong)
+declare -A program=([chan_pingpong_p1]=chan_pingpong [chan_pingpong_p2]=chan_pingpong
+    [timers_wall]=timers [timers_late_mean]=timers [timers_late_max]=timers)
 declare -A fixed_procs=([chan_pingpong_p1]=1 [chan_pingpong_p2]=2)
+# An entry in metric_of reads that metric's line of its program's output.
+declare -A metric_of=([timers_wall]=wall_ms [timers_late_mean]=late_mean_us [timers_late_max]=late_max_us)
 entries=()
 for b in "${benches[@]}"; do
     if [ -n "${kind[$b]:-}" ]; then
@@ -107,8 +118,17 @@ trap 'rm -rf "$tmp"' EXIT
 # Ps, appends its value to $tmp/NAME.SIDE and remembers its metric; exits the
 # script on any failure.
 run() {
-    local side=$1 name=$2 bin=$3 p=$4 out status=0
+    local side=$1 name=$2 bin=$3 p=$4 out line status=0 want=${metric_of[$2]:-}
     out=$(GORO_MAXPROCS=$p GOMAXPROCS=$p timeout "$timeout_s" "$bin" 2>"$tmp/stderr") || status=$?
+    if [ "$status" -eq 0 ] && [ -n "$want" ]; then
+        # Every line must have the format; the entry reads its metric's.
+        line=
+        while IFS= read -r l; do
+            [[ $l =~ ^${program[$name]:-$name}\ [a-z_]+\ -?[0-9]+(\.[0-9]+)?$ ]] || { line=; break; }
+            [[ $l == "${program[$name]:-$name} $want "* ]] && line=$l
+        done <<<"$out"
+        out=$line
+    fi
     if [ "$status" -ne 0 ] || ! [[ $out =~ ^${program[$name]:-$name}\ ([a-z_]+)\ (-?[0-9]+(\.[0-9]+)?)$ ]]; then
         echo "compare.sh: $side $name failed (exit status $status; 124 = timed out after ${timeout_s}s)" >&2
         echo "  stdout: $out" >&2
@@ -143,7 +163,12 @@ for b in "${benches[@]}"; do
     echo "$b ($metric${fixed_procs[$b]:+, GORO_MAXPROCS=GOMAXPROCS=${fixed_procs[$b]}})"
     echo "  goro: $g   runs: $(paste -sd' ' "$tmp/$b.goro")"
     echo "  Go:   $o   runs: $(paste -sd' ' "$tmp/$b.go")"
-    if [ "${kind[$b]}" = time ]; then
+    if [ "${kind[$b]}" = limit ]; then
+        awk -v g="$g" -v bar="${bar[$b]:-}" 'BEGIN {
+            if (bar == "") print "  bar: none (informational)"
+            else printf "  bar: goro ≤ %g: %s\n", bar, (g <= bar ? "met" : "NOT met")
+        }'
+    elif [ "${kind[$b]}" = time ]; then
         awk -v g="$g" -v o="$o" -v bar="${bar[$b]:-}" 'BEGIN {
             if (g <= 0) { print "  speedup goro vs Go: n/a (goro figure is 0)"; exit }
             r = o / g
