@@ -47,6 +47,14 @@ struct p_state {
     std::int64_t steal_not_before = 0; // steal back-off: no stealing before this time
     char* stack_floor = nullptr;       // transfers below this park (stack_guard.hpp)
     std::array<goroutine*, p_netpoll::batch> polled; // goroutines a poll readied
+    /// Goroutines this P's timer fires woke, in deadline order, run before
+    /// anything else (see "Timers" in scheduler.cpp): woken[woken_head,
+    /// woken_tail).
+    static constexpr std::uint32_t woken_max = 64;
+    std::array<goroutine*, woken_max> woken;
+    std::uint32_t woken_head = 0;
+    std::uint32_t woken_tail = 0;
+    bool ring_turn = false; // the last woken ran: the next schedule fires no timers
 
     // --- Shared ---
     runq<goroutine> runq_;                   // see runq.hpp for its protocol
@@ -188,8 +196,8 @@ scheduler* current_drainer() noexcept;
 // Timers (timer.cpp).
 /// Inserts `t` for `when` into `h`; true if it became the earliest.
 bool insert_timer(timer_heap& h, runtime_timer& t, std::int64_t when) noexcept;
-/// Fires h's timers due by `now` (a bounded batch); returns how many fired.
-std::size_t run_timers(timer_heap& h, std::int64_t now) noexcept;
+/// Fires h's timers due by `now`, at most `max`; returns how many fired.
+std::size_t run_timers(timer_heap& h, std::int64_t now, std::size_t max) noexcept;
 /// The end of a run: drops every timer of `h`.
 void clear_timers(timer_heap& h) noexcept;
 

@@ -19,8 +19,10 @@
 //   firing the thread (a per-thread marker) running its fire function, or
 //          nullptr. Set under the heap's lock in the same critical section
 //          that pops the node, cleared by the firing thread when fire returns.
-// Stores and loads of `heap` and the store of `firing` are seq_cst; the
-// clearing store of `firing` is release and disarm's load of it acquire.
+// Stores and loads of `heap` are seq_cst (the end of a run needs that, see
+// below), but for the pop's clearing store, which is release: it publishes
+// the `firing` mark stored before it. The clearing store of `firing` is
+// release and disarm's load of it acquire.
 //
 // # Firing (run_timers)
 // A worker runs the timers of a heap that are due: under the lock it pops
@@ -131,28 +133,31 @@ bool insert_timer(timer_heap& h, runtime_timer& t, std::int64_t when) noexcept
     t.heap.store(&h, std::memory_order_seq_cst);
     if (t.index != 0)
         return false;
-    h.publish();
+    h.publish_lowered();
     return true;
 }
 
-std::size_t run_timers(timer_heap& h, std::int64_t now) noexcept
+std::size_t run_timers(timer_heap& h, std::int64_t now, std::size_t max) noexcept
 {
-    // A bounded batch: a fire that re-arms at a deadline already past would
-    // otherwise keep this loop going forever; the rest runs at the next check.
-    constexpr std::size_t max_batch = 1024;
+    // A bounded batch (see run_timers' callers in scheduler.cpp); it also
+    // ends a fire that re-arms at a deadline already past, which would
+    // otherwise keep this loop going forever. The rest runs at the next check.
     const void* me = thread_mark();
     std::size_t fired = 0;
-    while (fired < max_batch) {
+    while (fired < max) {
         runtime_timer* t;
         {
             std::lock_guard lock(h.mu);
-            t = h.top();
-            if (!t || t->when > now)
+            if (h.empty() || h.nodes.front().when > now) // the vector's copy: no miss on the node
                 break;
-            h.pop();
-            t->firing.store(me, std::memory_order_relaxed); // relaxed: published by the seq_cst store below
-            t->heap.store(nullptr, std::memory_order_seq_cst);
+            t = &h.pop();
+            t->firing.store(me, std::memory_order_relaxed); // relaxed: published by the release store below
+            t->heap.store(nullptr, std::memory_order_release); // release: pairs with disarm's load of heap
             h.publish();
+            // The next node to fire is cold (a sleeper's frame, one of
+            // thousands): fetch it while this one fires.
+            if (!h.empty())
+                __builtin_prefetch(h.nodes.front().t, 1);
         }
         t->fire(*t);
         t->firing.store(nullptr, std::memory_order_release); // release: pairs with disarm's acquire
@@ -164,8 +169,8 @@ std::size_t run_timers(timer_heap& h, std::int64_t now) noexcept
 void clear_timers(timer_heap& h) noexcept
 {
     std::lock_guard lock(h.mu);
-    for (runtime_timer* t : h.nodes)
-        t->heap.store(nullptr, std::memory_order_seq_cst); // seq_cst: see "The end of a run"
+    for (const timer_heap::entry& e : h.nodes)
+        e.t->heap.store(nullptr, std::memory_order_seq_cst); // seq_cst: see "The end of a run"
     h.nodes.clear();
     h.publish();
 }

@@ -13,10 +13,10 @@
 
 namespace goro::inline GORO_ABI::detail {
 
-/// detail::ready for a fire function: queues `g` at the tail of the current
-/// P's run queue, not in runnext, so that the goroutines one batch of due
-/// timers wakes run in deadline order (a fire is no partner that `g` talks
-/// to, which is what runnext is for). From a thread without a P, as ready.
+/// detail::ready for a fire function: queues `g` on the current P's list of
+/// timer-woken goroutines, which runs first and in deadline order
+/// (scheduler.cpp, "Timers"), or at its run queue's tail when that list is
+/// full. From a thread without a P, as ready.
 void ready_in_order(goroutine& g) noexcept;
 
 /// The object of type W that holds `t` as its member `node` (W is
