@@ -265,15 +265,19 @@ std::uint16_t select_finish(select_case* cs, std::uint16_t n, chan_base** locks,
                             select_state& st) noexcept
 {
     lock_all(locks, nlocks);
+    bool timers = false;
     for (std::uint16_t i = 0; i < n; ++i) {
         select_case& sc = cs[i];
         if (sc.c)
             (sc.kind == case_kind::send ? sc.c->sendq : sc.c->recvq).remove(*sc.w);
+        else
+            timers |= sc.kind == case_kind::timer;
     }
     unlock_all(locks, nlocks);
-    for (std::uint16_t i = 0; i < n; ++i)
-        if (!cs[i].c && cs[i].kind == case_kind::timer)
-            static_cast<timer_case*>(cs[i].slot)->node.disarm();
+    if (timers) // off the path of a select of channels alone
+        for (std::uint16_t i = 0; i < n; ++i)
+            if (!cs[i].c && cs[i].kind == case_kind::timer)
+                static_cast<timer_case*>(cs[i].slot)->node.disarm();
     return std::uint16_t(st.winner.load(std::memory_order_acquire)); // acquire: pairs with the waker's CAS
 }
 

@@ -524,18 +524,11 @@ goroutine* scheduler::find_runnable(p_state& p)
 
         // 0. Timers of this P that are due (Go's checkTimers), and the
         //    goroutines timers woke here.
-        if (p.ring_turn)
-            p.ring_turn = false;
-        else
-            check_timers(p);
-        if (p.woken_head != p.woken_tail) {
-            goroutine* g = p.woken[p.woken_head++];
-            if (p.woken_head == p.woken_tail) {
-                p.woken_head = p.woken_tail = 0;
-                p.ring_turn = true;
-            }
-            return g;
-        }
+        // (One relaxed load and two owner fields when no timer is armed.)
+        if (p.woken_tail != 0 || p.ring_turn ||
+            p.timers.earliest.load(std::memory_order_relaxed) != timer_heap::none) [[unlikely]] // relaxed: a hint
+            if (goroutine* g = timer_step(p))
+                return g;
 
         // 1. Fairness for the global queue and the netpoller.
         if (p.schedtick % global_check_interval == 0) {
@@ -670,6 +663,24 @@ goroutine* scheduler::find_runnable(p_state& p)
 
 // ---------------------------------------------------------------------------
 // Timers
+
+// Step 0 of find_runnable, with a timer armed on p or goroutines in p.woken:
+// fire what is due, then return the next timer-woken goroutine, if any.
+GORO_NOINLINE goroutine* scheduler::timer_step(p_state& p) noexcept
+{
+    if (p.ring_turn)
+        p.ring_turn = false;
+    else
+        check_timers(p);
+    if (p.woken_head == p.woken_tail)
+        return nullptr;
+    goroutine* g = p.woken[p.woken_head++];
+    if (p.woken_head == p.woken_tail) {
+        p.woken_head = p.woken_tail = 0;
+        p.ring_turn = true;
+    }
+    return g;
+}
 
 // One check fires at most the room left in p.woken (see "Timers").
 void scheduler::check_timers(p_state& p) noexcept

@@ -137,6 +137,7 @@ private:
     bool leave_idle_list(p_state& p);
     void timer_armed(std::int64_t when) noexcept;
     void check_timers(p_state& p) noexcept;
+    goroutine* timer_step(p_state& p) noexcept;
     bool run_others_timers(p_state& p, std::int64_t now) noexcept;
     std::int64_t earliest_timer() const noexcept;
     void drain() noexcept;
