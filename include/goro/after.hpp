@@ -14,20 +14,30 @@ namespace goro::inline GORO_ABI {
 
 namespace detail {
 
-/// An after() case's state, in the select's frame. The library (select.cpp)
-/// fills in everything but `ns` when the select parks, and arms `node`
-/// then; a select that completes without parking never touches it.
+/// An after() case's state, in the select's frame. Until the select parks
+/// only `ns` and `armed` are set: the library (select.cpp) constructs `node`
+/// and fills in the rest when it arms the case, and a select that completes
+/// without parking never touches it. `armed` tells the library (pass 3) and
+/// the destructor whether `node` exists.
 struct timer_case {
     explicit timer_case(std::int64_t d) noexcept : ns(d) {}
     timer_case(timer_case&& o) noexcept : ns(o.ns) {} // only before use
     timer_case& operator=(timer_case&&) = delete;
+    ~timer_case()
+    {
+        if (armed)
+            node.~runtime_timer(); // disarmed by then (pass 3); trivial in effect
+    }
 
-    runtime_timer node{nullptr};
+    union {
+        runtime_timer node;
+    };
     select_state* sel;
     goroutine* g;
     std::int64_t ns;        // the duration, from when the select parks
     std::int64_t fired_at;  // CLOCK_MONOTONIC when it fired (written by the winner)
     std::uint16_t case_index;
+    bool armed = false;
 };
 
 } // namespace detail

@@ -23,8 +23,9 @@
 // place in the poll order. Passes 0 and 1 never touch one, unless its
 // duration is not positive (then it is ready in pass 1, after the channel
 // cases: it needs no clock read to say so). Pass 2 reads the clock once and
-// arms the node of the timer case with the shortest duration — the only one
-// that can fire first, since all start together; the others stay unarmed —
+// constructs and arms the node of the timer case with the shortest
+// duration — the only one that can fire first, since all start together;
+// the others stay unarmed, their nodes never constructed —
 // with a fire function that competes for `winner` exactly as a channel
 // waker does (try_win), and readies the goroutine if it wins. It is armed
 // while every channel lock is still held, as the last step before the
@@ -245,7 +246,8 @@ bool select_start(select_case* cs, std::uint16_t n, bool has_default, std::uint1
                     first_index = i;
                 }
             }
-            first->node.fire = &timer_fire;
+            ::new (&first->node) runtime_timer(&timer_fire);
+            first->armed = true;
             first->sel = &st;
             first->g = &g;
             first->case_index = first_index;
@@ -277,7 +279,8 @@ std::uint16_t select_finish(select_case* cs, std::uint16_t n, chan_base** locks,
     if (timers) // off the path of a select of channels alone
         for (std::uint16_t i = 0; i < n; ++i)
             if (!cs[i].c && cs[i].kind == case_kind::timer)
-                static_cast<timer_case*>(cs[i].slot)->node.disarm();
+                if (auto* tc = static_cast<timer_case*>(cs[i].slot); tc->armed)
+                    tc->node.disarm();
     return std::uint16_t(st.winner.load(std::memory_order_acquire)); // acquire: pairs with the waker's CAS
 }
 
