@@ -135,6 +135,9 @@
 // spinner that goes idle again claims the duty. A wake that finds the duty
 // P awake is kept by the poller (its next wait returns at once) and costs a
 // spurious loop.
+// A P that found no work does not park while a timer is due within 50 us
+// (timer_soon): a spinner keeps spinning, and the only P of a run keeps
+// looking; parking and waking again cost more than that (see timer_soon).
 // Goroutines that fires wake (sleep, select's after; ready_in_order) go to
 // the firing P's `woken` array, up to 64, in deadline order, and step 0
 // runs them before anything else; a check fires only as many timers as the
@@ -583,12 +586,16 @@ goroutine* scheduler::find_runnable(p_state& p)
             // submitters through nmspinning_ and needs no wake at all.
             if (p.spin_until == 0)
                 p.spin_until = now + spin_before_park_ns;
-            if (now < p.spin_until || now < p.steal_not_before) {
+            if (now < p.spin_until || now < p.steal_not_before || timer_soon(now)) {
                 for (int i = 0; i < 64; ++i)
                     cpu_relax();
                 continue;
             }
             p.spin_until = 0;
+        } else if (ps_.size() == 1 && timer_soon(now)) { // the only P: wait for it here
+            for (int i = 0; i < 64; ++i)
+                cpu_relax();
+            continue;
         }
 
         // 6. Park. Last look at the global queue under the lock that guards it.
@@ -670,7 +677,7 @@ GORO_NOINLINE goroutine* scheduler::timer_step(p_state& p) noexcept
 {
     if (p.ring_turn)
         p.ring_turn = false;
-    else
+    else if (p.woken_tail == 0) // fires refill the list once it ran empty (no clock read meanwhile)
         check_timers(p);
     if (p.woken_head == p.woken_tail)
         return nullptr;
@@ -703,6 +710,17 @@ bool scheduler::run_others_timers(p_state& p, std::int64_t now) noexcept
         if (q->timers.earliest.load(std::memory_order_relaxed) <= now) // relaxed: a hint; run_timers locks
             fired |= run_timers(q->timers, now, p_state::woken_max - p.woken_tail) != 0;
     return fired;
+}
+
+// Whether a timer is due within timer_spin_ns: then a P that found no work
+// keeps looking instead of parking. Going idle costs a membarrier (an
+// interrupt on every CPU running our threads) and a wake-up; timers due a
+// few microseconds apart (100,000 sleepers) made Ps park and wake for each,
+// and the barriers' interrupts slowed the busy P too (a fifth of the timers
+// benchmark's profile).
+bool scheduler::timer_soon(std::int64_t now) const noexcept
+{
+    return earliest_timer() <= now + timer_spin_ns;
 }
 
 std::int64_t scheduler::earliest_timer() const noexcept

@@ -82,6 +82,7 @@ public:
     static constexpr std::int64_t spin_before_park_ns = 20'000;
     static constexpr std::int64_t useful_busy_ns = 100'000;
     static constexpr std::uint32_t max_steal_backoff_shift = 5; // back-off up to 1us << 5 = 32us
+    static constexpr std::int64_t timer_spin_ns = 50'000; // a timer due this soon: do not park (timer_soon)
 
     explicit scheduler(unsigned procs);
     ~scheduler();
@@ -140,6 +141,7 @@ private:
     goroutine* timer_step(p_state& p) noexcept;
     bool run_others_timers(p_state& p, std::int64_t now) noexcept;
     std::int64_t earliest_timer() const noexcept;
+    bool timer_soon(std::int64_t now) const noexcept;
     void drain() noexcept;
     bool drain_pass() noexcept;
     static void tell_drain_waits_for(const goroutine& g) noexcept;
