@@ -57,6 +57,10 @@ goro::task<std::string> after_cases()
     // A default beats a pending after.
     auto r8 = co_await goro::select(goro::after(1ms), goro::default_case);
     log += std::to_string(r8.index());
+    // Beside a nil channel and a channel given twice.
+    goro::chan<int> nil;
+    auto r9 = co_await goro::select(nil.recv(), never.recv(), goro::after(1ms), never.recv());
+    log += " " + std::to_string(r9.index());
     co_return log;
 }
 
@@ -81,7 +85,7 @@ TEST_CASE("select with after: timeout, ready channel, late channel, d <= 0, shor
 {
     for (unsigned procs : {1u, 2u}) {
         goro::runtime rt(goro::runtime_config{procs});
-        CHECK(rt.run(after_cases()) == "1+ 0:7 1:9 10 101");
+        CHECK(rt.run(after_cases()) == "1+ 0:7 1:9 10 101 2");
         CHECK(rt.run(losing_afters(200)) == 200);
     }
 }
