@@ -89,7 +89,10 @@ inline std::vector<sock_filter> program(syscall_filter f)
 
 /// Runs the helper with GORO_NETPOLL set to `netpoll` (unset if nullopt) and
 /// the rest of this process's environment, under `filter`.
-inline child_result run_select_helper(std::optional<std::string> netpoll, syscall_filter filter)
+/// Runs the helper; `runtime_check` adds --runtime (a goro runtime's
+/// goroutines, timers and file I/O on the chosen backend).
+inline child_result run_select_helper(std::optional<std::string> netpoll, syscall_filter filter,
+                                      bool runtime_check = false)
 {
     // Everything the child needs is built before fork: after it, in a
     // process that may have threads, the child makes system calls only.
@@ -104,7 +107,8 @@ inline child_result run_select_helper(std::optional<std::string> netpoll, syscal
         envp.push_back(s.data());
     envp.push_back(nullptr);
     std::string path = GORO_NETPOLL_HELPER;
-    char* argv[] = {path.data(), nullptr};
+    std::string runtime_flag = "--runtime";
+    char* argv[] = {path.data(), runtime_check ? runtime_flag.data() : nullptr, nullptr};
     std::vector<sock_filter> insns = detail_child::program(filter);
     sock_fprog prog{static_cast<unsigned short>(insns.size()), insns.data()};
 

@@ -13,12 +13,13 @@
 using goro_test::run_select_helper;
 using goro_test::syscall_filter;
 
-TEST_CASE("seccomp: io_uring refused with EPERM: epoll, with the reason logged once", "[netpoll][seccomp]")
+TEST_CASE("seccomp: io_uring refused with EPERM: epoll, with the reason logged once, and a runtime that "
+          "runs goroutines, timers and file I/O on it", "[netpoll][seccomp]")
 {
-    goro_test::child_result r = run_select_helper("auto", syscall_filter::no_io_uring);
+    goro_test::child_result r = run_select_helper("auto", syscall_filter::no_io_uring, true);
     INFO("stdout: " << r.out << "stderr: " << r.err);
     CHECK(r.status == 0);
-    CHECK(r.out == "backend: epoll\nselfcheck: ok\n");
+    CHECK(r.out == "backend: epoll\nselfcheck: ok\nruntime: ok\n");
     CHECK(r.err == "goro: netpoll: epoll (io_uring_setup: Operation not permitted)\n");
 }
 
