@@ -9,6 +9,7 @@
 #include <goro/mutex.hpp>
 #include <goro/once.hpp>
 #include <goro/panic.hpp>
+#include <goro/result.hpp>
 #include <goro/runtime.hpp>
 #include <goro/rw_mutex.hpp>
 #include <goro/select.hpp>
