@@ -7,9 +7,12 @@
 #   chan     channels and select                         (base, sched/park.hpp)
 #   sync     the sync primitives                         (base, sched/park.hpp)
 #   blocking the pool of threads for goro::blocking      (base, sched/park.hpp)
+#   fs       files: goro::fs                             (base, sched/io.hpp,
+#                                                         sched/park.hpp, blocking)
 #   rt       run, runtime, join: the entry points        (anything below)
 #
-# chan, sync and blocking reach the scheduler only through sched/park.hpp,
+# chan, sync and blocking reach the scheduler only through sched/park.hpp
+# (fs also through sched/io.hpp, the I/O interface),
 # and no layer below rt includes the public entry-point headers (goro.hpp,
 # runtime.hpp, go.hpp). Prints every include that breaks a rule; exits 1 if
 # any does.
@@ -27,11 +30,12 @@ declare -A allowed=(
   [chan]='^(base/|sched/park\.hpp$|chan/)'
   [sync]='^(base/|sched/park\.hpp$|sync/)'
   [blocking]='^(base/|sched/park\.hpp$|blocking/)'
+  [fs]='^(base/|sched/io\.hpp$|sched/park\.hpp$|blocking/|fs/)'
 )
 entry_points='^goro/(goro|runtime|go)\.hpp$'
 
 status=0
-for layer in base netpoll sched chan sync blocking rt; do
+for layer in base netpoll sched chan sync blocking fs rt; do
   [[ -d $layer ]] || { echo "check-layers: lib/$layer is missing" >&2; status=1; continue; }
   while IFS= read -r line; do
     file=${line%%:*}
@@ -54,6 +58,6 @@ for layer in base netpoll sched chan sync blocking rt; do
 done
 for dir in */; do
   dir=${dir%/}
-  case $dir in base | netpoll | sched | chan | sync | blocking | rt) ;; *) echo "lib/$dir: not a known layer (add it to tools/check-layers.sh and docs/design.md)" >&2; status=1 ;; esac
+  case $dir in base | netpoll | sched | chan | sync | blocking | fs | rt) ;; *) echo "lib/$dir: not a known layer (add it to tools/check-layers.sh and docs/design.md)" >&2; status=1 ;; esac
 done
 exit $status

@@ -5,6 +5,7 @@
 #include <goro/chan.hpp>
 #include <goro/cond.hpp>
 #include <goro/config.hpp>
+#include <goro/fs.hpp>
 #include <goro/go.hpp>
 #include <goro/mutex.hpp>
 #include <goro/once.hpp>
