@@ -39,7 +39,7 @@ while getopts 'k:h' opt; do
 done
 shift $((OPTIND - 1))
 # Every benchmark entry, in the order they run by default.
-all=(spawn yield_ping park_mem chan_pingpong_p1 chan_pingpong_p2 chan_mpmc_buffered chan_mpmc_unbuffered select mutex)
+all=(spawn yield_ping park_mem chan_pingpong_p1 chan_pingpong_p2 chan_mpmc_buffered chan_mpmc_unbuffered select mutex file_rw)
 benches=("$@")
 [ ${#benches[@]} -gt 0 ] || benches=("${all[@]}")
 
@@ -53,7 +53,7 @@ done
 #   bytes: ratio = goro / Go, lower is better; bar is a maximum ratio
 declare -A kind=([spawn]=time [yield_ping]=time [park_mem]=bytes
     [chan_pingpong_p1]=time [chan_pingpong_p2]=time [chan_mpmc_buffered]=time [chan_mpmc_unbuffered]=time [select]=time
-    [mutex]=time)
+    [mutex]=time [file_rw]=time)
 declare -A bar=([spawn]=5 [park_mem]=0.1
     [chan_pingpong_p1]=2 [chan_pingpong_p2]=2 [chan_mpmc_buffered]=2 [chan_mpmc_unbuffered]=2 [select]=2
     [mutex]=2)
