@@ -8,7 +8,10 @@
 // The goroutine resumes when the operation completes, on whichever worker
 // runs it next. What the kernel says comes back as a goro::result error
 // (std::system_category, errno values: ENOENT, EISDIR, EBADF, ...); nothing
-// here throws for it. How it works: lib/fs/file.cpp.
+// here throws for it. What throws is the runtime: every await throws
+// goro::panic outside a goroutine, std::bad_alloc when memory runs out, and on
+// the epoll backend std::system_error when no blocking thread exists and none
+// can be started (as goro::blocking). How it works: lib/fs/file.cpp.
 #pragma once
 
 #include <goro/config.hpp>
