@@ -6,10 +6,12 @@
 #include <goro/chan.hpp>
 #include <goro/cond.hpp>
 #include <goro/config.hpp>
+#include <goro/fs.hpp>
 #include <goro/go.hpp>
 #include <goro/mutex.hpp>
 #include <goro/once.hpp>
 #include <goro/panic.hpp>
+#include <goro/result.hpp>
 #include <goro/runtime.hpp>
 #include <goro/rw_mutex.hpp>
 #include <goro/select.hpp>

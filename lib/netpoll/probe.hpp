@@ -102,6 +102,10 @@ inline constexpr required_op uring_required_ops[] = {
     {IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL", "abandoning an operation (a select case lost, a deadline moved)"},
     {IORING_OP_TIMEOUT, "TIMEOUT", "timers in the ring"},
     {IORING_OP_LINK_TIMEOUT, "LINK_TIMEOUT", "a deadline fixed when an operation is submitted"},
+    {IORING_OP_OPENAT, "OPENAT", "goro::fs::open"},
+    {IORING_OP_FSYNC, "FSYNC", "goro::fs::file::fsync"},
+    {IORING_OP_STATX, "STATX", "goro::fs::file::stat"},
+    {IORING_OP_CLOSE, "CLOSE", "goro::fs::file::close"},
 };
 
 /// What the io_uring probe found.

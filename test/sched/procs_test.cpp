@@ -1,6 +1,7 @@
 // The default P count: GORO_MAXPROCS parsing and the cgroup CPU limit, read
 // from fake /proc and cgroup trees (v2 cpu.max, v1 cfs quota, nested limits).
 #include "sched/procs.hpp"
+#include "support/temp_dir.hpp"
 
 #include <goro/goro.hpp>
 
@@ -17,15 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct fake_root {
-    fs::path dir;
-    fake_root()
-    {
-        char tmpl[] = "/tmp/goro-procs-XXXXXX";
-        REQUIRE(mkdtemp(tmpl) != nullptr);
-        dir = tmpl;
-    }
-    ~fake_root() { fs::remove_all(dir); }
+struct fake_root : goro_test::temp_dir {
+    fake_root() : temp_dir("goro-procs") {}
     void write(const std::string& rel, const std::string& text) const
     {
         fs::path p = dir / rel;

@@ -45,7 +45,7 @@ done
 shift $((OPTIND - 1))
 # Every benchmark entry, in the order they run by default.
 all=(spawn yield_ping park_mem chan_pingpong_p1 chan_pingpong_p2 chan_mpmc_buffered chan_mpmc_unbuffered select mutex
-    timers_wall timers_late_mean timers_late_max select_after)
+    timers_wall timers_late_mean timers_late_max select_after file_rw)
 benches=("$@")
 [ ${#benches[@]} -gt 0 ] || benches=("${all[@]}")
 
@@ -61,7 +61,7 @@ done
 #          figure is printed beside it)
 declare -A kind=([spawn]=time [yield_ping]=time [park_mem]=bytes
     [chan_pingpong_p1]=time [chan_pingpong_p2]=time [chan_mpmc_buffered]=time [chan_mpmc_unbuffered]=time [select]=time
-    [mutex]=time [timers_wall]=time [timers_late_mean]=limit [timers_late_max]=limit [select_after]=limit)
+    [mutex]=time [timers_wall]=time [timers_late_mean]=limit [timers_late_max]=limit [select_after]=limit [file_rw]=time)
 declare -A bar=([spawn]=5 [park_mem]=0.1
     [chan_pingpong_p1]=2 [chan_pingpong_p2]=2 [chan_mpmc_buffered]=2 [chan_mpmc_unbuffered]=2 [select]=2
     [mutex]=2 [timers_wall]=1 [timers_late_mean]=1000 [select_after]=20)

@@ -1,0 +1,304 @@
+// goro::fs: file operations for goroutines, on either netpoll backend.
+//
+// # One operation, in the frame
+// Each awaiter (include/goro/fs.hpp) holds a detail::fs_op: the operation's
+// parameters, room for what the kernel writes (a statx buffer in the stat
+// awaiter), the path of an open (a copy owned by the awaiter), and an opaque
+// `backend` area where fs_submit builds the backend's record. The awaiter
+// lives in the goroutine's frame, and the goroutine stays parked until the
+// operation's final completion, so everything the kernel or a blocking thread
+// reads or writes outlives the operation without an allocation.
+//
+// # io_uring: a ring_op per operation
+// fs_submit builds a sched/io.hpp ring_op in `backend`, preps OPENAT, READ,
+// WRITE, FSYNC, STATX (AT_EMPTY_PATH on the fd) or CLOSE on the current P's
+// ring and parks; the completion's result (-errno or the value) is the
+// outcome. READ and WRITE at offset -1 use the file position (Linux 5.6,
+// implied by the probe's 5.11 floor); a length is clamped to the kernel's
+// per-call limit, 2^31 - 4096, which read(2) applies anyway.
+//
+// # epoll: goro::blocking
+// Readiness means nothing for a regular file (it is always "ready", and a
+// read may still wait for the disk), so on the epoll backend every operation
+// is the plain system call (openat, pread/read, pwrite/write, fsync, fstat,
+// close) run on goro::blocking's pool: fs_submit builds a blocking_job in
+// `backend`, whose invoke makes the call on the pool thread and stores
+// -errno or the value in fs_op::result before the pool readies the
+// goroutine.
+//
+// # Outcomes stay -errno until the awaiter
+// The kernel's result (or the call's, -errno) is carried as an int64 to
+// fs_finish, and the awaiter's await_resume turns it into a goro::result:
+// the one conversion point.
+//
+// # What an abandoned operation owns (the fd rule)
+// An operation's goroutine may never resume from it: today when the run ends
+// (each worker cancels what is in flight on its ring and reaps every final
+// completion before the drain destroys frames; a blocking call whose
+// function runs is waited for, one still queued is dropped), later when a
+// context gives up. Some outcomes own a resource the goroutine was to take:
+//   - an open that completed with an fd: nobody else knows the number;
+//   - a close that never ran (a queued blocking call dropped, an awaiter
+//     never awaited): the file object already gave the fd up.
+// fs_state records whether the outcome was taken. The awaiter's destructor,
+// for an operation not taken, calls fs_abandon, which closes the fd of either
+// case; every other outcome owns nothing. A cancel of an OPENAT that loses
+// the race to the open delivers the fd as the final completion's result, so
+// the same rule covers the future context cancel: the goroutine waits for
+// the final completion, and a caller that gave up closes what it got.
+//
+// Rejected: doing the whole operation on the blocking pool on both backends
+// (a thread handoff and two context switches per read even where the ring
+// does it in one system call, or none, batched with others); registered
+// (direct) descriptors for opens (a file would be tied to one P's ring, and
+// fds are what users pass to other libraries); waiting for readiness on
+// files under epoll (regular files are always ready).
+#include <goro/config.hpp>
+#include <goro/blocking.hpp>
+#include <goro/fs.hpp>
+
+#include "sched/io.hpp"
+#include "sched/park.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <type_traits>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+namespace goro::inline GORO_ABI::detail {
+
+namespace {
+
+static_assert(std::is_standard_layout_v<fs_op> && offsetof(fs_op, backend) == 0);
+static_assert(sizeof(ring_op) <= sizeof(fs_op::backend) && alignof(ring_op) <= alignof(fs_op));
+static_assert(sizeof(blocking_job) <= sizeof(fs_op::backend) && alignof(blocking_job) <= alignof(fs_op));
+static_assert(std::is_trivially_destructible_v<ring_op> && std::is_trivially_destructible_v<blocking_job>);
+static_assert(sizeof(struct statx) <= 256 && sizeof(struct stat) <= 256, "stat_awaiter's buffer");
+
+// A ring_op's result before its final completion.
+constexpr std::int32_t ring_pending = INT32_MIN;
+
+// The most one read or write moves (Linux's MAX_RW_COUNT).
+constexpr std::uint64_t max_rw = INT_MAX & ~std::uint64_t(4095);
+
+ring_op& ring_of(fs_op& op) noexcept { return *std::launder(reinterpret_cast<ring_op*>(op.backend)); }
+
+unsigned rw_len(const fs_op& op) noexcept { return unsigned(std::min(op.len, max_rw)); }
+
+void prep(io_uring_sqe* sqe, fs_op& op) noexcept
+{
+    switch (op.code) {
+    case fs_opcode::open:
+        io_uring_prep_openat(sqe, AT_FDCWD, op.path, op.flags | O_CLOEXEC, op.mode);
+        break;
+    case fs_opcode::read:
+        io_uring_prep_read(sqe, op.fd, op.buf, rw_len(op), std::uint64_t(op.offset)); // -1: the file position
+        break;
+    case fs_opcode::write:
+        io_uring_prep_write(sqe, op.fd, op.buf, rw_len(op), std::uint64_t(op.offset));
+        break;
+    case fs_opcode::fsync:
+        io_uring_prep_fsync(sqe, op.fd, 0);
+        break;
+    case fs_opcode::stat:
+        io_uring_prep_statx(sqe, op.fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, static_cast<struct statx*>(op.buf));
+        break;
+    case fs_opcode::close:
+        io_uring_prep_close(sqe, op.fd);
+        break;
+    }
+}
+
+// The system call of `op`, on a blocking thread: -errno or its value.
+std::int64_t call(fs_op& op) noexcept
+{
+    long r = -1;
+    switch (op.code) {
+    case fs_opcode::open:
+        r = ::openat(AT_FDCWD, op.path, op.flags | O_CLOEXEC, mode_t(op.mode));
+        break;
+    case fs_opcode::read:
+        r = op.offset < 0 ? ::read(op.fd, op.buf, rw_len(op)) : ::pread(op.fd, op.buf, rw_len(op), op.offset);
+        break;
+    case fs_opcode::write:
+        r = op.offset < 0 ? ::write(op.fd, op.buf, rw_len(op)) : ::pwrite(op.fd, op.buf, rw_len(op), op.offset);
+        break;
+    case fs_opcode::fsync:
+        r = ::fsync(op.fd);
+        break;
+    case fs_opcode::stat:
+        r = ::fstat(op.fd, static_cast<struct stat*>(op.buf));
+        break;
+    case fs_opcode::close:
+        r = ::close(op.fd); // Linux frees the descriptor even when close fails
+        break;
+    }
+    return r < 0 ? -std::int64_t(errno) : std::int64_t(r); // errno of this thread, read at once
+}
+
+void run_blocking(blocking_job& job) noexcept
+{
+    // The job was built at offset 0 of its fs_op (static_assert above).
+    auto& op = *reinterpret_cast<fs_op*>(reinterpret_cast<unsigned char*>(&job));
+    op.result = call(op); // published to the goroutine by the pool's ready()
+}
+
+// The outcome so far: fs_op::no_result until the operation completed.
+std::int64_t outcome(fs_op& op) noexcept
+{
+    if (op.state == fs_state::ring) {
+        std::int32_t r = ring_of(op).result;
+        return r == ring_pending ? fs_op::no_result : r;
+    }
+    return op.result;
+}
+
+} // namespace
+
+bool fs_submit(fs_op& op, std::coroutine_handle<> leaf)
+{
+    goroutine& g = require_g("goro::fs");
+    if (io_backend() == backend_kind::uring) {
+        ring_op* r = ::new (op.backend) ring_op{};
+        r->result = ring_pending;
+        io_uring_sqe* sqe = r->begin();
+        prep(sqe, op);
+        op.state = fs_state::ring; // before park: after it, nothing touches op
+        return r->park(g, leaf, sqe, wait_reason::io_wait);
+    }
+    blocking_job* job = ::new (op.backend) blocking_job{};
+    job->invoke = &run_blocking;
+    op.state = fs_state::blocking;
+    try {
+        return blocking_park(*job, leaf);
+    } catch (...) {
+        op.state = fs_state::fresh; // never queued: a close still owns its fd (fs_abandon)
+        throw;
+    }
+}
+
+std::int64_t fs_finish(fs_op& op) noexcept
+{
+    std::int64_t r = outcome(op);
+    op.state = fs_state::taken;
+    return r;
+}
+
+void fs_abandon(fs_op& op) noexcept
+{
+    std::int64_t r = outcome(op);
+    if (op.code == fs_opcode::open && r >= 0)
+        ::close(int(r)); // an fd nobody will take
+    else if (op.code == fs_opcode::close && r == fs_op::no_result && op.fd >= 0)
+        ::close(op.fd); // the close never ran
+    op.state = fs_state::taken;
+}
+
+void fs_close_now(int fd) noexcept { ::close(fd); }
+
+} // namespace goro::detail
+
+namespace goro::inline GORO_ABI::fs {
+
+file_info stat_awaiter::info(const detail::fs_op& op) noexcept
+{
+    file_info fi;
+    if (detail::io_backend() == detail::backend_kind::uring) {
+        const auto& sx = *static_cast<const struct statx*>(op.buf);
+        fi.size = std::int64_t(sx.stx_size);
+        fi.mode = sx.stx_mode;
+        fi.nlink = sx.stx_nlink;
+        fi.uid = sx.stx_uid;
+        fi.gid = sx.stx_gid;
+        fi.ino = sx.stx_ino;
+        fi.dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+        fi.mtime_ns = std::int64_t(sx.stx_mtime.tv_sec) * 1'000'000'000 + sx.stx_mtime.tv_nsec;
+    } else {
+        const auto& st = *static_cast<const struct stat*>(op.buf);
+        fi.size = st.st_size;
+        fi.mode = st.st_mode;
+        fi.nlink = std::uint32_t(st.st_nlink);
+        fi.uid = st.st_uid;
+        fi.gid = st.st_gid;
+        fi.ino = st.st_ino;
+        fi.dev = st.st_dev;
+        fi.mtime_ns = std::int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    }
+    return fi;
+}
+
+namespace {
+
+// One read of read_file moves at most this much, so a file larger than it
+// takes several.
+constexpr std::size_t read_file_chunk = std::size_t(1) << 20;
+
+} // namespace
+
+task<result<std::string>> read_file(std::string path)
+{
+    auto opening = open(path, O_RDONLY);
+    result<file> opened = co_await opening;
+    if (!opened)
+        co_return opened.error();
+    file f = std::move(opened).value();
+
+    // A size hint, as Go's ReadFile takes: one byte more than the size, so
+    // the read that finds the end needs no growth. /proc files say 0.
+    std::size_t want = 512;
+    auto stating = f.stat();
+    if (result<file_info> info = co_await stating; info && info->size > 0)
+        want = std::size_t(info->size) + 1;
+    std::string data(std::min(want, read_file_chunk), '\0');
+    std::size_t have = 0;
+    for (;;) {
+        if (have == data.size())
+            data.resize(std::max(data.size() * 2, std::size_t(4096)));
+        std::size_t room = std::min(data.size() - have, read_file_chunk);
+        auto reading = f.read(data.data() + have, room);
+        result<std::size_t> n = co_await reading;
+        if (!n)
+            co_return n.error(); // f closes itself
+        if (*n == 0)
+            break;
+        have += *n;
+    }
+    data.resize(have);
+    auto closing = f.close();
+    if (result<void> closed = co_await closing; !closed)
+        co_return closed.error();
+    co_return data;
+}
+
+task<result<void>> write_file(std::string path, std::string_view data, unsigned mode)
+{
+    auto opening = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    result<file> opened = co_await opening;
+    if (!opened)
+        co_return opened.error();
+    file f = std::move(opened).value();
+    std::size_t done = 0;
+    while (done < data.size()) {
+        auto writing = f.write(data.data() + done, data.size() - done);
+        result<std::size_t> n = co_await writing;
+        if (!n)
+            co_return n.error();
+        if (*n == 0)
+            co_return errno_code(EIO); // no progress: Go's io.ErrShortWrite
+        done += *n;
+    }
+    auto closing = f.close();
+    if (result<void> closed = co_await closing; !closed)
+        co_return closed.error();
+    co_return result<void>();
+}
+
+} // namespace goro::fs
