@@ -26,6 +26,20 @@
 // -errno or the value in fs_op::result before the pool readies the
 // goroutine.
 //
+// # First, without waiting
+// A read whose data is in the page cache, or a write the filesystem takes
+// without blocking, is done at once by the goroutine's worker with
+// preadv2/pwritev2(RWF_NOWAIT): no submission, no thread handoff. Only when
+// that would block (EAGAIN, or EOPNOTSUPP) does the backend take over. ext4
+// refuses RWF_NOWAIT for buffered writes (Linux 6.18 here), and so does
+// io_uring's inline path: its buffered writes go through the kernel's
+// io-wq threads, a handoff of several microseconds each (tools/bench
+// file_rw: docs/performance.md). A plain pwrite on the worker, as Go makes
+// (its sysmon hands the P off if the call blocks), would be faster, but
+// goro has no handoff yet: a write stalled by dirty-page throttling would
+// stall every goroutine of the P. That becomes the fast path once
+// syscall_scope's handoff exists.
+//
 // # Outcomes stay -errno until the awaiter
 // The kernel's result (or the call's, -errno) is carried as an int64 to
 // fs_finish, and the awaiter's await_resume turns it into a goro::result:
@@ -61,6 +75,7 @@
 #include "sched/park.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstddef>
@@ -71,6 +86,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace goro::inline GORO_ABI::detail {
@@ -151,6 +167,40 @@ void run_blocking(blocking_job& job) noexcept
     op.result = call(op); // published to the goroutine by the pool's ready()
 }
 
+// Whether filesystems take RWF_NOWAIT buffered writes (ext4 does not, up to
+// at least Linux 6.18: EOPNOTSUPP). relaxed: a hint; a thread that misses
+// the update tries once more.
+std::atomic<bool> nowait_writes{true};
+
+// A read whose data is in the page cache, or a write the filesystem takes
+// without blocking, done at once on this thread (preadv2/pwritev2 with
+// RWF_NOWAIT): no submission, no completion to reap, no thread handoff.
+// True with op.result set; false when it would have had to wait (EAGAIN),
+// and then the backend does it.
+bool try_without_waiting(fs_op& op) noexcept
+{
+    const bool read = op.code == fs_opcode::read;
+    if (!read && !(op.code == fs_opcode::write && nowait_writes.load(std::memory_order_relaxed)))
+        return false;
+    iovec iov{op.buf, rw_len(op)};
+    const ssize_t r = read ? ::preadv2(op.fd, &iov, 1, op.offset, RWF_NOWAIT)
+                           : ::pwritev2(op.fd, &iov, 1, op.offset, RWF_NOWAIT);
+    if (r >= 0) {
+        op.result = r;
+        return true;
+    }
+    const int e = errno; // at once: nothing suspends in between
+    if (e == EAGAIN)
+        return false;
+    if (e == EOPNOTSUPP) { // the filesystem (or file) cannot: the backend can
+        if (!read)
+            nowait_writes.store(false, std::memory_order_relaxed);
+        return false;
+    }
+    op.result = -std::int64_t(e); // EBADF, EINVAL, EISDIR...: the backend would say the same
+    return true;
+}
+
 // The outcome so far: fs_op::no_result until the operation completed.
 std::int64_t outcome(fs_op& op) noexcept
 {
@@ -166,6 +216,8 @@ std::int64_t outcome(fs_op& op) noexcept
 bool fs_submit(fs_op& op, std::coroutine_handle<> leaf)
 {
     goroutine& g = require_g("goro::fs");
+    if (try_without_waiting(op))
+        return completed(leaf);
     if (io_backend() == backend_kind::uring) {
         ring_op* r = ::new (op.backend) ring_op{};
         r->result = ring_pending;
