@@ -10,13 +10,14 @@
 #   time     sleep, timer, ticker                        (base, sched/park.hpp, sched/timer.hpp)
 #   fs       files: goro::fs                             (base, sched/io.hpp,
 #                                                         sched/park.hpp, blocking)
+#   context  context, group                              (base, sched/park.hpp, sched/timer.hpp)
 #   rt       run, runtime, join: the entry points        (anything below)
 #
-# chan, sync, blocking and time reach the scheduler only through
-# sched/park.hpp (chan and time also through sched/timer.hpp, fs through
-# sched/io.hpp, the I/O interface), and no layer below rt includes the
-# public entry-point headers (goro.hpp, runtime.hpp, go.hpp). Prints every
-# include that breaks a rule; exits 1 if any does.
+# chan, sync, blocking, time and context reach the scheduler only through
+# sched/park.hpp (chan, time and context also through sched/timer.hpp, fs
+# through sched/io.hpp, the I/O interface), and no layer below rt includes
+# the public entry-point headers (goro.hpp, runtime.hpp, go.hpp). Prints
+# every include that breaks a rule; exits 1 if any does.
 #
 # usage: tools/check-layers.sh [SOURCE_ROOT]
 set -uo pipefail
@@ -33,11 +34,12 @@ declare -A allowed=(
   [blocking]='^(base/|sched/park\.hpp$|blocking/)'
   [time]='^(base/|sched/(park|timer)\.hpp$|time/)'
   [fs]='^(base/|sched/io\.hpp$|sched/park\.hpp$|blocking/|fs/)'
+  [context]='^(base/|sched/(park|timer)\.hpp$|context/)'
 )
 entry_points='^goro/(goro|runtime|go)\.hpp$'
 
 status=0
-for layer in base netpoll sched chan sync blocking time fs rt; do
+for layer in base netpoll sched chan sync blocking time fs context rt; do
   [[ -d $layer ]] || { echo "check-layers: lib/$layer is missing" >&2; status=1; continue; }
   while IFS= read -r line; do
     file=${line%%:*}
@@ -60,6 +62,6 @@ for layer in base netpoll sched chan sync blocking time fs rt; do
 done
 for dir in */; do
   dir=${dir%/}
-  case $dir in base | netpoll | sched | chan | sync | blocking | time | fs | rt) ;; *) echo "lib/$dir: not a known layer (add it to tools/check-layers.sh and docs/design.md)" >&2; status=1 ;; esac
+  case $dir in base | netpoll | sched | chan | sync | blocking | time | fs | context | rt) ;; *) echo "lib/$dir: not a known layer (add it to tools/check-layers.sh and docs/design.md)" >&2; status=1 ;; esac
 done
 exit $status

@@ -6,6 +6,8 @@
 #include <goro/chan.hpp>
 #include <goro/cond.hpp>
 #include <goro/config.hpp>
+#include <goro/context.hpp>
+#include <goro/errc.hpp>
 #include <goro/fs.hpp>
 #include <goro/go.hpp>
 #include <goro/mutex.hpp>
