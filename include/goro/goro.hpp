@@ -10,6 +10,7 @@
 #include <goro/errc.hpp>
 #include <goro/fs.hpp>
 #include <goro/go.hpp>
+#include <goro/group.hpp>
 #include <goro/mutex.hpp>
 #include <goro/once.hpp>
 #include <goro/panic.hpp>
