@@ -32,6 +32,12 @@ struct blocking_job {
     bool queued;
 };
 
+/// Queues `job` (a record on the heap, which its invoke frees) for a blocking
+/// thread without parking anyone; sets job.g to nullptr, so the pool readies
+/// no goroutine after invoke. Throws std::system_error when no blocking
+/// thread exists and none can be started (the job is then not queued).
+GORO_API void blocking_submit(blocking_job& job);
+
 /// Parks the running goroutine at `leaf` and queues `job` for a blocking
 /// thread. Returns true (parked). Throws goro::panic outside a goroutine, and
 /// std::system_error when no blocking thread exists and none can be started.

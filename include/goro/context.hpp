@@ -1,20 +1,28 @@
 // goro::context: Go's context package (cancellation and deadlines; no
 // values) — background, with_cancel, with_timeout, with_deadline, done, err,
-// deadline — and sleep(ctx, d). The tree's design (locks, the deadline's
+// deadline — and the waits that a context ends: sleep(ctx, d) and
+// blocking(ctx, fn). The tree's design (locks, the deadline's
 // timer, lifetimes) is at the top of lib/context/context.cpp.
 #pragma once
 
 #include <goro/after.hpp>
+#include <goro/blocking.hpp>
 #include <goro/chan.hpp>
 #include <goro/config.hpp>
 #include <goro/detail/chan_core.hpp>
 #include <goro/errc.hpp>
+#include <goro/result.hpp>
 #include <goro/select.hpp>
 
 #include <chrono>
+#include <atomic>
 #include <coroutine>
+#include <exception>
+#include <functional>
+#include <new>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 #include <system_error>
 #include <utility>
 
@@ -299,6 +307,145 @@ template <class Rep, class Period>
 detail::context_sleep_awaiter sleep(const context& ctx, std::chrono::duration<Rep, Period> d)
 {
     return {ctx, detail::duration_ns(d)};
+}
+
+namespace detail {
+
+/// blocking(ctx, fn)'s record, on the heap: owned by the awaiter and the
+/// pool thread (two references), since fn may outlive the wait. The pool
+/// thread runs fn, stores its result, closes `done` and drops its reference;
+/// the goroutine waits in a select of `done` and the context's done().
+/// `done.close()` (the channel's lock) orders the stores before a receive
+/// that sees it closed.
+template <class Fn>
+struct blocking_ctx_job : blocking_job {
+    using R = std::invoke_result_t<Fn&>;
+
+    explicit blocking_ctx_job(Fn&& f) : fn(std::move(f)), done(0) { invoke = &run; }
+
+    static void run(blocking_job& j) noexcept
+    {
+        auto& self = static_cast<blocking_ctx_job&>(j);
+        try {
+            self.result.store(self.fn);
+        } catch (...) {
+            self.error = std::current_exception();
+        }
+        self.done.close(); // only ever closed here: never throws
+        release(&self);
+    }
+    static void release(blocking_ctx_job* j) noexcept
+    {
+        // acq_rel: the release orders each side's uses before the delete;
+        // the acquire of the last side sees the other's.
+        if (j->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+            delete j;
+    }
+
+    Fn fn;
+    chan<done_token> done;
+    blocking_result<R> result;
+    std::exception_ptr error;
+    std::atomic<int> refs{2};
+};
+
+} // namespace detail
+
+/// What blocking(ctx, fn) returns: await it once, at once.
+template <class Fn>
+class [[nodiscard]] blocking_ctx_awaiter {
+    using job_t = detail::blocking_ctx_job<Fn>;
+    using R = typename job_t::R;
+
+public:
+    template <class F>
+    blocking_ctx_awaiter(const context& c, F&& fn) : ctx_(c), fn_(std::forward<F>(fn))
+    {
+    }
+    blocking_ctx_awaiter(const blocking_ctx_awaiter&) = delete;
+    blocking_ctx_awaiter& operator=(const blocking_ctx_awaiter&) = delete;
+    /// Destroyed while waiting (the end of a run): leaves the select first,
+    /// then drops its reference; fn runs on, and frees the record.
+    ~blocking_ctx_awaiter()
+    {
+        sel_.reset();
+        if (job_)
+            job_t::release(job_);
+    }
+
+    bool await_ready() noexcept
+    {
+        early_ = ctx_.err();
+        return bool(early_); // cancelled already: fn never runs
+    }
+    bool await_suspend(std::coroutine_handle<> leaf)
+    {
+        auto* job = new job_t(std::move(*fn_));
+        fn_.reset();
+        sel_.emplace(job->done.recv(), ctx_.done());
+        try {
+            detail::blocking_submit(*job);
+        } catch (...) {
+            sel_.reset();
+            delete job;
+            throw;
+        }
+        job_ = job;
+        return sel_->await_suspend(leaf);
+    }
+    result<R> await_resume()
+    {
+        if (early_)
+            return early_;
+        auto r = sel_->await_resume();
+        if (r.index() == 1)
+            return ctx_.err(); // fn runs on; its result is dropped with the record
+        if (job_->error)
+            std::rethrow_exception(job_->error);
+        if constexpr (std::is_void_v<R>)
+            return result<void>();
+        else
+            return result<R>(job_->result.take());
+    }
+
+private:
+    context ctx_;
+    std::optional<Fn> fn_;
+    job_t* job_ = nullptr;
+    std::optional<select_awaiter<detail::recv_awaiter<detail::done_token>, done_case>> sel_;
+    std::error_code early_;
+};
+
+/// `co_await goro::blocking(ctx, fn)`: goro::blocking(fn) that `ctx` can
+/// end. fn runs on one of goro's blocking threads (goro/blocking.hpp: the
+/// same pool and limits); the goroutine parks until fn returns or ctx is
+/// cancelled, whichever comes first, and resumes on whichever worker runs
+/// it next. Returns a goro::result<R> (R: what fn returns, a value or void):
+/// fn's value, or ctx.err() (goro::errc::canceled or deadline_exceeded) if
+/// the context ended first. An exception from fn is rethrown, with its
+/// type, if fn ended first. A context already cancelled returns its err()
+/// at once, and fn never runs.
+///
+/// When the context wins, fn keeps running on its pool thread and its
+/// result (or exception) is discarded when it returns. So fn and its
+/// captures are moved into a record on the heap (one allocation per call)
+/// that the pool thread owns with the awaiter, and **fn must not refer to
+/// the goroutine's locals** (capture by value or share ownership): unlike
+/// blocking(fn), the goroutine may be long gone when fn returns, even after
+/// the run ended (the pool belongs to the process). fn can watch ctx itself
+/// (capture a copy; ctx.err() is safe from any thread) to stop early.
+///
+/// The end of a run destroys the waiting goroutine like a parked select; a
+/// queued fn is not dropped but runs when a pool thread is free, and its
+/// record goes when it returns. Throws goro::panic outside a goroutine and
+/// std::system_error when no blocking thread exists and none can start.
+template <class Fn>
+[[nodiscard]] blocking_ctx_awaiter<std::decay_t<Fn>> blocking(const context& ctx, Fn&& fn)
+{
+    static_assert(std::is_invocable_v<std::decay_t<Fn>&>, "goro::blocking: fn must be callable with no arguments");
+    static_assert(!std::is_reference_v<std::invoke_result_t<std::decay_t<Fn>&>>,
+                  "goro::blocking(ctx, fn): fn may outlive the wait, so it must return a value, not a reference");
+    return blocking_ctx_awaiter<std::decay_t<Fn>>(ctx, std::forward<Fn>(fn));
 }
 
 } // namespace goro

@@ -15,10 +15,16 @@
 // A thread without a P readies through the scheduler's external path (the
 // global queue), which also keeps the scheduler alive while it does.
 //
-// A later blocking(ctx, fn), whose goroutine may leave when the context
-// ends while fn runs on, keeps this shape: the record would then move fn
-// into a job on the heap, owned by the pool thread, with `invoke` pointing
-// at code that frees it; queue, withdraw and threads stay as they are.
+// blocking(ctx, fn), whose goroutine may leave when the context ends while
+// fn runs on, keeps this shape with a record of its own on the heap
+// (goro/blocking.hpp, blocking_ctx_job): fn moves into it, it is queued by
+// blocking_submit without parking anyone (g is nullptr), and its invoke
+// stores the result, closes the record's done channel (the goroutine waits
+// in a select of that channel and the context's) and drops the pool's
+// reference, which may free it. So a pool thread reads g before invoke and
+// readies only a non-null one; after invoke it never touches the job. Such
+// a job has no waiter record: the end of a run leaves it queued or
+// running, and it runs to its end on the process-wide pool after the run.
 //
 // # Threads (all counts guarded by mu_)
 //   threads_  started and not retired. A call that finds no unclaimed idle
@@ -158,9 +164,10 @@ private:
                 --queued_;
                 ++running_;
                 lock.unlock();
+                goroutine* g = job.g; // before invoke: a heap job frees itself there
                 job.invoke(job);
-                goroutine& g = *job.g;
-                ready(g); // the job may be gone from here on
+                if (g)
+                    ready(*g); // the job may be gone from here on
                 lock.lock();
                 --running_;
             }
@@ -225,6 +232,14 @@ bool blocking_park(blocking_job& job, std::coroutine_handle<> leaf)
     if (park(g, leaf, wait_reason::blocking, &job.parked, [&] { return pl.submit(job, failed); }))
         return true; // the pool readies it
     std::rethrow_exception(failed);
+}
+
+void blocking_submit(blocking_job& job)
+{
+    job.g = nullptr;
+    std::exception_ptr failed;
+    if (!instance().submit(job, failed))
+        std::rethrow_exception(failed);
 }
 
 void blocking_configure(std::size_t max_threads, std::int64_t keep_alive_ns) noexcept

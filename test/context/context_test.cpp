@@ -4,6 +4,7 @@
 // finished children left in a long-lived parent, sleep(ctx), cancel from a
 // foreign thread, and the end of a run. No assertion depends on speed.
 #include "base/clock.hpp"
+#include "blocking/pool.hpp"
 #include "context/inspect.hpp"
 
 #include <goro/goro.hpp>
@@ -12,7 +13,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -434,4 +438,172 @@ TEST_CASE("a deadline made outside a run never fires", "[context][shutdown]")
     CHECK(!ctx.err());
     cancel();
     CHECK(ctx.err() == goro::errc::canceled);
+}
+
+namespace {
+
+// What a blocking fn shares with the test: by shared ownership, never by
+// reference to a goroutine's locals (fn may outlive the wait).
+struct gate {
+    std::atomic<bool> open{false};
+    std::atomic<bool> started{false};
+    std::atomic<bool> finished{false};
+};
+
+// Waits (bounded: 60 s) until the gate opens; returns a heap-owning value
+// so that a discarded result is destroyed by the record (ASan, LSan).
+std::string hold(const std::shared_ptr<gate>& g)
+{
+    g->started.store(true, std::memory_order_release); // release: pairs with the test's acquire
+    for (int i = 0; i < 60'000 && !g->open.load(std::memory_order_acquire); ++i)
+        std::this_thread::sleep_for(1ms);
+    g->finished.store(true, std::memory_order_release); // release: pairs with the test's acquire
+    return std::string(100, 'x');
+}
+
+// Until fn returned and its pool thread is done with the record (it counts
+// the call as running until after invoke freed it).
+void wait_finished(const gate& g)
+{
+    for (int i = 0; i < 60'000 && !g.finished.load(std::memory_order_acquire); ++i)
+        std::this_thread::sleep_for(1ms);
+    for (int i = 0; i < 60'000 && goro::detail::blocking_pool_counts().running != 0; ++i)
+        std::this_thread::sleep_for(1ms);
+}
+
+goro::task<> cancel_when_started(std::shared_ptr<gate> g, goro::cancel_func cancel)
+{
+    for (int i = 0; i < 60'000 && !g->started.load(std::memory_order_acquire); ++i)
+        co_await goro::sleep(1ms);
+    cancel();
+}
+
+struct blocking_outcome {
+    std::error_code err;
+    bool finished_at_resume = true;
+    std::string value;
+};
+
+goro::task<blocking_outcome> blocking_cancelled(std::shared_ptr<gate> g)
+{
+    auto [ctx, cancel] = goro::with_cancel(goro::background());
+    goro::go(cancel_when_started(g, cancel));
+    auto fn = [g] { return hold(g); };
+    goro::result<std::string> r = co_await goro::blocking(ctx, fn);
+    blocking_outcome o;
+    o.finished_at_resume = g->finished.load(std::memory_order_acquire);
+    o.err = r.error();
+    co_return o;
+}
+
+goro::task<blocking_outcome> blocking_deadline(std::shared_ptr<gate> g)
+{
+    auto [ctx, cancel] = goro::with_timeout(goro::background(), 5ms);
+    auto fn = [g] { return hold(g); };
+    goro::result<std::string> r = co_await goro::blocking(ctx, fn);
+    blocking_outcome o;
+    o.finished_at_resume = g->finished.load(std::memory_order_acquire);
+    o.err = r.error();
+    co_return o;
+}
+
+goro::task<std::vector<blocking_outcome>> blocking_plain()
+{
+    std::vector<blocking_outcome> out;
+    auto [ctx, cancel] = goro::with_cancel(goro::background());
+    // fn first: its value.
+    auto fn = [] { return std::string("done"); };
+    goro::result<std::string> r = co_await goro::blocking(ctx, fn);
+    out.push_back({r.error(), true, r ? *r : std::string()});
+    // void fn.
+    auto ran = std::make_shared<std::atomic<bool>>(false);
+    auto vfn = [ran] { ran->store(true); };
+    goro::result<void> v = co_await goro::blocking(ctx, vfn);
+    out.push_back({v.error(), ran->load(), ""});
+    // An exception from fn.
+    auto thrower = []() -> int { throw std::runtime_error("fn threw"); };
+    try {
+        auto t = co_await goro::blocking(ctx, thrower);
+        (void)t;
+        out.push_back({{}, true, "no exception"});
+    } catch (const std::runtime_error& e) {
+        out.push_back({{}, true, e.what()});
+    }
+    // Cancelled already: fn never runs.
+    cancel();
+    auto never = std::make_shared<std::atomic<bool>>(false);
+    auto nfn = [never] { never->store(true); };
+    goro::result<void> n = co_await goro::blocking(ctx, nfn);
+    out.push_back({n.error(), never->load(), ""});
+    co_return out;
+}
+
+} // namespace
+
+TEST_CASE("blocking(ctx, fn): fn's value, void, its exception; a cancelled context never runs fn",
+          "[context][blocking]")
+{
+    goro::runtime rt(goro::runtime_config{2});
+    auto out = rt.run(blocking_plain());
+    REQUIRE(out.size() == 4);
+    CHECK(!out[0].err);
+    CHECK(out[0].value == "done");
+    CHECK(!out[1].err);
+    CHECK(out[1].finished_at_resume);
+    CHECK(out[2].value == "fn threw");
+    CHECK(out[3].err == goro::errc::canceled);
+    CHECK(!out[3].finished_at_resume); // fn never ran
+}
+
+TEST_CASE("blocking(ctx, fn): canceled while fn runs; fn completes later on its own record",
+          "[context][blocking]")
+{
+    for (unsigned procs : {1u, 2u}) {
+        auto g = std::make_shared<gate>();
+        goro::runtime rt(goro::runtime_config{procs});
+        blocking_outcome o = rt.run(blocking_cancelled(g));
+        CHECK(o.err == goro::errc::canceled);
+        CHECK(!o.finished_at_resume); // the goroutine left while fn ran
+        g->open.store(true, std::memory_order_release); // release: pairs with hold's acquire
+        wait_finished(*g);
+        CHECK(g->finished.load(std::memory_order_acquire));
+    }
+    auto g = std::make_shared<gate>();
+    goro::runtime rt(goro::runtime_config{2});
+    blocking_outcome o = rt.run(blocking_deadline(g));
+    CHECK(o.err == goro::errc::deadline_exceeded);
+    CHECK(!o.finished_at_resume);
+    g->open.store(true, std::memory_order_release); // release: pairs with hold's acquire
+    wait_finished(*g);
+}
+
+namespace {
+
+goro::task<> blocked_forever(std::shared_ptr<gate> g, goro::context ctx)
+{
+    auto fn = [g] { return hold(g); };
+    auto r = co_await goro::blocking(ctx, fn);
+    (void)r;
+}
+
+goro::task<int> leave_blocking_behind(std::shared_ptr<gate> g)
+{
+    auto [ctx, cancel] = goro::with_cancel(goro::background());
+    goro::go(blocked_forever(g, ctx));
+    for (int i = 0; i < 60'000 && !g->started.load(std::memory_order_acquire); ++i)
+        co_await goro::sleep(1ms);
+    co_return 0;
+}
+
+} // namespace
+
+TEST_CASE("blocking(ctx, fn): the run ends while fn runs; fn finishes after it", "[context][blocking][shutdown]")
+{
+    auto g = std::make_shared<gate>();
+    goro::runtime rt(goro::runtime_config{2});
+    CHECK(rt.run(leave_blocking_behind(g)) == 0); // returns without waiting for fn
+    CHECK(!g->finished.load(std::memory_order_acquire));
+    g->open.store(true, std::memory_order_release); // release: pairs with hold's acquire
+    wait_finished(*g);
+    CHECK(g->finished.load(std::memory_order_acquire));
 }
