@@ -132,6 +132,23 @@ public:
         std::visit([](auto& p) { p.wake(); }, impl_);
     }
 
+    /// On the thread that owns `from` (a poller that is not retired): as
+    /// wake(), but when both are io_uring pollers and `from` sends MSG_RING
+    /// wakes (netpoll_choice::doorbell), an owner asleep is rung with a
+    /// MSG_RING from `from`'s ring, which submits what `from` has queued
+    /// with it. `from` must not be holding a half-prepared SQE; and this
+    /// poller must outlive `from`'s next wait(), which may find the MSG_RING
+    /// failed and ring this poller's eventfd instead.
+    void wake_from(poller& from) noexcept
+    {
+        auto* to = std::get_if<uring_poller>(&impl_);
+        auto* by = std::get_if<uring_poller>(&from.impl_);
+        if (to && by)
+            to->wake_from(*by);
+        else
+            wake();
+    }
+
     /// Owner. An operation that does nothing: one completion, result 0.
     /// The self-test operation (and io_uring's probe).
     void nop(std::uint64_t key)
@@ -198,11 +215,18 @@ public:
             ring->retire();
     }
 
-    /// How many wake() calls wrote to the doorbell (the others found the
-    /// owner awake and cost no system call).
+    /// How many wakes rang the doorbell (the others found the owner awake
+    /// and cost no system call).
     std::uint64_t doorbell_rings() const noexcept
     {
         return std::visit([](const auto& p) { return p.doorbell_rings(); }, impl_);
+    }
+
+    /// How many of those rang it with a MSG_RING (io_uring; 0 on epoll).
+    std::uint64_t msg_ring_wakes() const noexcept
+    {
+        const auto* ring = std::get_if<uring_poller>(&impl_);
+        return ring ? ring->msg_ring_wakes() : 0;
     }
 
 private:
