@@ -4,7 +4,8 @@
 # usage: tools/bench/compare.sh [-k RUNS] [BENCHMARK...]
 #
 #   BENCHMARK   spawn, yield_ping, park_mem, chan_pingpong_p1, chan_pingpong_p2,
-#               chan_mpmc_buffered, chan_mpmc_unbuffered, select, mutex (default: all). The
+#               chan_mpmc_buffered, chan_mpmc_unbuffered, select, mutex,
+#               wake_latency (default: all). The
 #               _p1/_p2 entries run one program at a fixed P count; the
 #               program's name (chan_pingpong) stands for all its entries.
 #   -k RUNS     runs per side and benchmark (default 5, or $BENCH_RUNS)
@@ -39,7 +40,8 @@ while getopts 'k:h' opt; do
 done
 shift $((OPTIND - 1))
 # Every benchmark entry, in the order they run by default.
-all=(spawn yield_ping park_mem chan_pingpong_p1 chan_pingpong_p2 chan_mpmc_buffered chan_mpmc_unbuffered select mutex)
+all=(spawn yield_ping park_mem chan_pingpong_p1 chan_pingpong_p2 chan_mpmc_buffered chan_mpmc_unbuffered select mutex
+    wake_latency)
 benches=("$@")
 [ ${#benches[@]} -gt 0 ] || benches=("${all[@]}")
 
@@ -53,7 +55,7 @@ done
 #   bytes: ratio = goro / Go, lower is better; bar is a maximum ratio
 declare -A kind=([spawn]=time [yield_ping]=time [park_mem]=bytes
     [chan_pingpong_p1]=time [chan_pingpong_p2]=time [chan_mpmc_buffered]=time [chan_mpmc_unbuffered]=time [select]=time
-    [mutex]=time)
+    [mutex]=time [wake_latency]=time)
 declare -A bar=([spawn]=5 [park_mem]=0.1
     [chan_pingpong_p1]=2 [chan_pingpong_p2]=2 [chan_mpmc_buffered]=2 [chan_mpmc_unbuffered]=2 [select]=2
     [mutex]=2)
@@ -61,7 +63,7 @@ declare -A bar=([spawn]=5 [park_mem]=0.1
 # is ${program[entry]}, or the entry's own name. An entry in fixed_procs runs
 # at that P count on both sides instead of $procs.
 declare -A program=([chan_pingpong_p1]=chan_pingpong [chan_pingpong_p2]=chan_pingpong)
-declare -A fixed_procs=([chan_pingpong_p1]=1 [chan_pingpong_p2]=2)
+declare -A fixed_procs=([chan_pingpong_p1]=1 [chan_pingpong_p2]=2 [wake_latency]=2)
 entries=()
 for b in "${benches[@]}"; do
     if [ -n "${kind[$b]:-}" ]; then
