@@ -28,8 +28,8 @@
 //     the kernel, not dropped) and IORING_FEAT_EXT_ARG (5.11; a wait takes a
 //     timeout without spending a submission on it).
 //  4. Opcodes (IORING_REGISTER_PROBE): the ones uring_required_ops lists,
-//     each with why. IORING_OP_MSG_RING (5.18) is optional and recorded: a
-//     ring-to-ring doorbell to measure against the eventfd.
+//     each with why. IORING_OP_MSG_RING (5.18) is optional and recorded:
+//     the ring-to-ring doorbell (GORO_DOORBELL=msg_ring, below) needs it.
 //  5. A NOP round trip: submit a NOP, wait for its completion, check its key
 //     and its result.
 //  6. A doorbell round trip: a multishot poll on an eventfd, a write to the

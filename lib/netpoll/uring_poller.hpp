@@ -99,7 +99,10 @@ public:
     /// How many wakes rang the doorbell (eventfd or MSG_RING).
     std::uint64_t doorbell_rings() const noexcept { return doorbell_.rings(); }
     /// How many of those rang it with a MSG_RING.
-    std::uint64_t msg_ring_wakes() const noexcept { return msg_ring_wakes_.load(std::memory_order_relaxed); }
+    std::uint64_t msg_ring_wakes() const noexcept
+    {
+        return msg_ring_wakes_.load(std::memory_order_relaxed); // relaxed: a statistic
+    }
     /// Whether wake_from() rings other pollers with MSG_RING from this ring.
     bool sends_msg_ring() const noexcept { return sends_msg_ring_; }
     /// The io_uring_setup flags of the ring.
@@ -120,6 +123,10 @@ private:
     void arm_doorbell();
     bool post_wake(uring_poller& to) noexcept;
 
+    // Immutable after construction (wakers read them).
+    int ring_fd_ = -1;            // the ring's fd, a MSG_RING's target
+    bool sends_msg_ring_ = false; // wake_from() rings others with MSG_RING from this ring
+
     // Owner only.
     io_uring ring_;
     completion_queue backlog_;
@@ -130,9 +137,7 @@ private:
 
     // Shared with wakers.
     doorbell doorbell_;
-    int ring_fd_ = -1;                // immutable: the ring's fd, a MSG_RING's target
-    bool sends_msg_ring_ = false;     // immutable
-    std::atomic<std::uint64_t> msg_ring_wakes_{0};
+    std::atomic<std::uint64_t> msg_ring_wakes_{0}; // a statistic: wakes that rang with MSG_RING
 };
 
 } // namespace goro::detail
