@@ -15,7 +15,8 @@ std::variant<uring_poller, epoll_poller> poller::make(const netpoll_choice& choi
         return std::variant<uring_poller, epoll_poller>(std::in_place_type<epoll_poller>);
     if (!choice.uring)
         fatal("netpoll: an io_uring choice without a probe result");
-    return std::variant<uring_poller, epoll_poller>(std::in_place_type<uring_poller>, *choice.uring, sq_entries);
+    return std::variant<uring_poller, epoll_poller>(std::in_place_type<uring_poller>, *choice.uring, sq_entries,
+                                                      choice.doorbell);
 }
 
 } // namespace goro::detail

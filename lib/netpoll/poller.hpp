@@ -78,8 +78,38 @@
 //   io_uring: the doorbell is a multishot poll on the eventfd. It stays armed
 //     across wakes (no submission per wake, no buffer for the kernel to write
 //     into at teardown); when the kernel ends it (CQ overflow) the reaper
-//     drains the eventfd and arms it again. IORING_OP_MSG_RING is the
-//     alternative (probe records it); it is to be measured against this.
+//     drains the eventfd and arms it again.
+//   io_uring, MSG_RING (GORO_DOORBELL=msg_ring, probe.hpp): a waker that owns
+//     a ring (another P's worker, through wake_from(its poller)) rings an
+//     owner asleep with IORING_OP_MSG_RING from its own ring: SINGLE_ISSUER
+//     lets only a ring's owner submit to it, so the waker cannot post into
+//     the sleeper's ring any other way. The MSG_RING posts a completion with
+//     an internal key on the sleeper's ring (its wait ends; the wake word
+//     says why) and none on the waker's (IOSQE_CQE_SKIP_SUCCESS) unless it
+//     failed; then the waker rings the eventfd instead when it next reaps
+//     (-EOWNERDEAD: the sleeper's thread is gone). The io_uring_enter that
+//     submits it also submits what the waker had queued. A thread without a
+//     ring (a foreign thread, the blocking pool, the drain), a waker whose
+//     last queued SQE waits for its linked timeout (the MSG_RING would join
+//     the chain), and a kernel without MSG_RING (probe's msg_ring) write the
+//     eventfd, which stays armed either way. Same wake word, same protocol:
+//     one exchange, no system call while the owner is awake.
+//   Measured (tools/bench/wake_latency, 2 Ps, a 2-vCPU VM, kernel 6.18; two
+//     batches of 9 runs alternating the variants, medians): from readying a
+//     goroutine to it running on the other, parked P, eventfd 31.2 and
+//     32.4 us, MSG_RING 32.9 and 31.2 us: a tie within the VM's noise (Go
+//     1.19: 40.6 and 41.8 us). The waker's send that rings: eventfd 12.8 and
+//     12.9 us, MSG_RING 13.8 and 12.9 us. Either way the waker's one system
+//     call wakes the sleeping thread inside it (the kernel waking an idle
+//     vCPU is most of both figures): a MSG_RING from a DEFER_TASKRUN ring
+//     completes inline, its completion posted by the submitting
+//     io_uring_enter itself (200 of 200), at an eventfd write's cost. The
+//     receiver saves nothing measurable either: the eventfd's multishot
+//     poll is never re-armed or read. chan_pingpong and select at 2 Ps did
+//     not move (91.7/87.6 vs 91.6/87.4 ns, 92.7/89.4 vs 94.7/90.1 ns). So
+//     the eventfd stays the default (default_doorbell): no slower, and
+//     simpler (no submission on the waker's ring, no failure path); MSG_RING
+//     stays, selectable, as the measured alternative.
 //   epoll: the eventfd is registered level-triggered and read when reported.
 //
 // # Deadlines
@@ -130,6 +160,23 @@ public:
     void wake() noexcept
     {
         std::visit([](auto& p) { p.wake(); }, impl_);
+    }
+
+    /// On the thread that owns `from` (a poller that is not retired): as
+    /// wake(), but when both are io_uring pollers and `from` sends MSG_RING
+    /// wakes (netpoll_choice::doorbell), an owner asleep is rung with a
+    /// MSG_RING from `from`'s ring, which submits what `from` has queued
+    /// with it. `from` must not be holding a half-prepared SQE; and this
+    /// poller must outlive `from`'s next wait(), which may find the MSG_RING
+    /// failed and ring this poller's eventfd instead.
+    void wake_from(poller& from) noexcept
+    {
+        auto* to = std::get_if<uring_poller>(&impl_);
+        auto* by = std::get_if<uring_poller>(&from.impl_);
+        if (to && by)
+            to->wake_from(*by);
+        else
+            wake();
     }
 
     /// Owner. An operation that does nothing: one completion, result 0.
@@ -198,11 +245,18 @@ public:
             ring->retire();
     }
 
-    /// How many wake() calls wrote to the doorbell (the others found the
-    /// owner awake and cost no system call).
+    /// How many wakes rang the doorbell (the others found the owner awake
+    /// and cost no system call).
     std::uint64_t doorbell_rings() const noexcept
     {
         return std::visit([](const auto& p) { return p.doorbell_rings(); }, impl_);
+    }
+
+    /// How many of those rang it with a MSG_RING (io_uring; 0 on epoll).
+    std::uint64_t msg_ring_wakes() const noexcept
+    {
+        const auto* ring = std::get_if<uring_poller>(&impl_);
+        return ring ? ring->msg_ring_wakes() : 0;
     }
 
 private:

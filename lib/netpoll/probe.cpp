@@ -249,6 +249,28 @@ netpoll_request netpoll_request_from_environment()
     return parse_netpoll_request(GORO_NETPOLL_BUILD_DEFAULT, "-Dnetpoll");
 }
 
+std::string_view doorbell_name(doorbell_kind d) noexcept
+{
+    return d == doorbell_kind::msg_ring ? "msg_ring" : "eventfd";
+}
+
+doorbell_kind parse_doorbell(std::string_view value, std::string_view setting)
+{
+    if (value == "eventfd")
+        return doorbell_kind::eventfd;
+    if (value == "msg_ring")
+        return doorbell_kind::msg_ring;
+    throw std::invalid_argument(fmt::format("{}=\"{}\": want eventfd or msg_ring", setting, value));
+}
+
+doorbell_kind doorbell_from_environment()
+{
+    const char* env = std::getenv("GORO_DOORBELL");
+    if (env && *env)
+        return parse_doorbell(env, "GORO_DOORBELL");
+    return default_doorbell;
+}
+
 netpoll_choice choose_netpoll(const netpoll_request& request, uring_support (*probe)())
 {
     if (request.mode == netpoll_mode::epoll)
@@ -270,6 +292,7 @@ const netpoll_choice& netpoll_backend()
 {
     static const netpoll_choice choice = [] {
         netpoll_choice c = choose_netpoll(netpoll_request_from_environment(), [] { return probe_uring(); });
+        c.doorbell = doorbell_from_environment();
         if (c.backend == backend_kind::epoll)
             fmt::print(stderr, "goro: netpoll: epoll ({})\n", c.reason);
         return c;

@@ -28,8 +28,8 @@
 //     the kernel, not dropped) and IORING_FEAT_EXT_ARG (5.11; a wait takes a
 //     timeout without spending a submission on it).
 //  4. Opcodes (IORING_REGISTER_PROBE): the ones uring_required_ops lists,
-//     each with why. IORING_OP_MSG_RING (5.18) is optional and recorded: a
-//     ring-to-ring doorbell to measure against the eventfd.
+//     each with why. IORING_OP_MSG_RING (5.18) is optional and recorded:
+//     the ring-to-ring doorbell (GORO_DOORBELL=msg_ring, below) needs it.
 //  5. A NOP round trip: submit a NOP, wait for its completion, check its key
 //     and its result.
 //  6. A doorbell round trip: a multishot poll on an eventfd, a write to the
@@ -57,6 +57,15 @@
 // epoll, whatever the reason ("goro: netpoll: epoll (io_uring_setup:
 // Operation not permitted)"): a fallback always shows, and the expected case,
 // io_uring, stays quiet.
+//
+// The doorbell (poller.hpp, "Wake") is chosen with the backend:
+// GORO_DOORBELL=eventfd|msg_ring if set and not empty, else default_doorbell.
+// A tuning and measurement knob (tools/bench/wake_latency alternates it in
+// one binary), not a feature switch: msg_ring only changes how a P that owns
+// a ring rings another P's doorbell, and falls back to the eventfd wherever
+// it cannot be used (epoll, a kernel without IORING_OP_MSG_RING, a waker
+// that owns no ring). A bad value throws std::invalid_argument, as a bad
+// GORO_NETPOLL does.
 #pragma once
 
 #include <goro/config.hpp>
@@ -149,6 +158,24 @@ std::string_view backend_name(backend_kind b) noexcept;
 
 enum class netpoll_mode : std::uint8_t { automatic, uring, epoll };
 
+/// How a P that owns an io_uring rings another P's doorbell: an eventfd
+/// write, or an IORING_OP_MSG_RING from its own ring (poller.hpp, "Wake").
+enum class doorbell_kind : std::uint8_t { eventfd, msg_ring };
+
+/// The doorbell when GORO_DOORBELL is not set (poller.hpp, "Wake", has the
+/// figures behind it).
+inline constexpr doorbell_kind default_doorbell = doorbell_kind::eventfd;
+
+/// "eventfd" or "msg_ring".
+std::string_view doorbell_name(doorbell_kind d) noexcept;
+
+/// Parses "eventfd" or "msg_ring", given as `setting`. Throws
+/// std::invalid_argument naming the setting and the value otherwise.
+doorbell_kind parse_doorbell(std::string_view value, std::string_view setting);
+
+/// GORO_DOORBELL if set and not empty, else default_doorbell.
+doorbell_kind doorbell_from_environment();
+
 /// A request for a backend and where it came from.
 struct netpoll_request {
     netpoll_mode mode;
@@ -174,6 +201,9 @@ struct netpoll_choice {
     std::string reason;
     /// What the probe found; empty when epoll was forced (it did not run).
     std::optional<uring_support> uring;
+    /// The doorbell asked for; io_uring pollers ring with IORING_OP_MSG_RING
+    /// only when it is msg_ring and uring->msg_ring.
+    doorbell_kind doorbell = default_doorbell;
 };
 
 /// Applies `request`, running `probe` unless the request forces epoll.
@@ -181,7 +211,8 @@ struct netpoll_choice {
 netpoll_choice choose_netpoll(const netpoll_request& request, uring_support (*probe)());
 
 /// The process's backend: chosen on the first call that succeeds (from
-/// netpoll_request_from_environment() and probe_uring()), logged then if it
+/// netpoll_request_from_environment(), probe_uring() and
+/// doorbell_from_environment()), logged then if it
 /// is epoll, and fixed from then on. Throws what choose_netpoll and
 /// parse_netpoll_request throw, and then chooses again on the next call.
 const netpoll_choice& netpoll_backend();

@@ -16,6 +16,12 @@ constexpr std::uint64_t doorbell_key = internal_key_bit | 1;
 constexpr std::uint64_t unwatch_key = internal_key_bit | 2;
 constexpr std::uint64_t cancel_key = internal_key_bit | 3;
 constexpr std::uint64_t link_timeout_key = internal_key_bit | 4;
+// The completion a MSG_RING wake posts on the woken poller's ring.
+constexpr std::uint64_t msg_wake_key = internal_key_bit | 5;
+// A MSG_RING wake on the sender's ring: this bit plus the woken poller's
+// address (the kernel's completion reports only a failure, and the sender
+// then rings that poller's eventfd instead).
+constexpr std::uint64_t msg_sent_bit = std::uint64_t(1) << 62;
 
 [[noreturn]] void fatal_enter(const char* call, int error) noexcept
 {
@@ -26,7 +32,7 @@ constexpr std::uint64_t link_timeout_key = internal_key_bit | 4;
 
 } // namespace
 
-uring_poller::uring_poller(const uring_support& support, unsigned sq_entries)
+uring_poller::uring_poller(const uring_support& support, unsigned sq_entries, doorbell_kind doorbell)
 {
     if (!support.ok)
         fatal("netpoll: a uring_poller needs a passed io_uring probe, not one that failed ({})", support.failure);
@@ -35,6 +41,8 @@ uring_poller::uring_poller(const uring_support& support, unsigned sq_entries)
     params.cq_entries = 4 * sq_entries;
     if (int r = io_uring_queue_init_params(sq_entries, &ring_, &params); r < 0)
         throw_errno("netpoll: io_uring_setup", r);
+    ring_fd_ = ring_.ring_fd;
+    sends_msg_ring_ = doorbell == doorbell_kind::msg_ring && support.msg_ring;
     // Registered in this thread's table of ring fds: the owner's. Failing
     // only costs a file-table lookup per io_uring_enter.
     if (support.registered_ring_fd)
@@ -78,6 +86,41 @@ std::size_t uring_poller::wait(std::int64_t deadline_ns, std::span<completion> o
 void uring_poller::wake() noexcept
 {
     doorbell_.wake();
+}
+
+void uring_poller::wake_from(uring_poller& from) noexcept
+{
+    if (!doorbell_.notify())
+        return;
+    if (from.post_wake(*this))
+        msg_ring_wakes_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+    else
+        doorbell_.ring();
+}
+
+// On this poller's owner: rings `to` with a MSG_RING from this ring, which
+// posts a completion (msg_wake_key) on `to`'s ring and so ends its wait.
+// False when this ring sends none: the caller writes `to`'s eventfd.
+bool uring_poller::post_wake(uring_poller& to) noexcept
+{
+    if (!sends_msg_ring_ || retired_)
+        return false;
+    // An SQE linked to the next (IOSQE_IO_LINK, its linked timeout not yet
+    // prepared) would take the MSG_RING into its chain. The runtime never
+    // wakes between the two, but a wake must not depend on it.
+    if (ring_.sq.sqe_tail != ring_.sq.sqe_head) {
+        const io_uring_sqe& last = ring_.sq.sqes[(ring_.sq.sqe_tail - 1) & ring_.sq.ring_mask];
+        if (last.flags & IOSQE_IO_LINK)
+            return false;
+    }
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_msg_ring(sqe, to.ring_fd_, 0, msg_wake_key, 0);
+    // No completion on this ring unless it failed.
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data64(sqe, internal_key_bit | msg_sent_bit | reinterpret_cast<std::uintptr_t>(&to));
+    // The wake must reach the kernel now; what else is queued goes with it.
+    submit(false);
+    return true;
 }
 
 void uring_poller::nop(std::uint64_t key)
@@ -126,6 +169,7 @@ void uring_poller::retire() noexcept
     if (registered_ring_fd_)
         io_uring_unregister_ring_fd(&ring_);
     registered_ring_fd_ = false;
+    retired_ = true; // no more MSG_RING wakes from this ring: it submits nothing now
 }
 
 void uring_poller::flush()
@@ -272,6 +316,15 @@ void uring_poller::own_completion(std::uint64_t key, std::int32_t result, std::u
             rearm_doorbell_ = true;
             ++stats_.doorbell_rearms;
         }
+    } else if (key == msg_wake_key) {
+        // A MSG_RING wake: it ended the wait; the wake word says why.
+    } else if (key & msg_sent_bit) {
+        // A MSG_RING wake this ring sent failed (its success posts nothing
+        // here). -EOWNERDEAD: the woken poller's thread is gone, and so is
+        // its reason to wait. Whatever the error, the eventfd rings instead,
+        // so the wake is not lost.
+        ++stats_.msg_ring_failures;
+        reinterpret_cast<uring_poller*>(key & ~(internal_key_bit | msg_sent_bit))->doorbell_.ring();
     } else if (key == cancel_key) {
         // -ENOENT: the target had already completed; -EALREADY: it is
         // completing. Its own last completion says how it ended.

@@ -12,6 +12,7 @@
 
 #include <liburing.h>
 
+#include <atomic>
 #include <cstdint>
 #include <span>
 
@@ -23,6 +24,7 @@ struct uring_stats {
     std::uint64_t cq_overflow_flushes = 0; // the kernel's CQ backlog moved into the CQ
     std::uint64_t busy_retries = 0;        // io_uring_enter refused work until the CQ was reaped
     std::uint64_t doorbell_rearms = 0;     // the kernel ended the doorbell's poll; armed again
+    std::uint64_t msg_ring_failures = 0;   // a MSG_RING wake this ring sent failed; the eventfd rang
 };
 
 class uring_poller {
@@ -30,8 +32,11 @@ public:
     /// On the thread that will own it. A ring of `sq_entries` (the kernel
     /// rounds up to a power of two) and a CQ four times that, set up with
     /// the flags `support` found (it must be ok), and its doorbell armed.
+    /// With `doorbell` msg_ring and support.msg_ring, wake_from() rings
+    /// other pollers with IORING_OP_MSG_RING from this ring.
     /// Throws std::system_error when the kernel refuses (fds, memory).
-    explicit uring_poller(const uring_support& support, unsigned sq_entries = default_sq_entries);
+    explicit uring_poller(const uring_support& support, unsigned sq_entries = default_sq_entries,
+                          doorbell_kind doorbell = default_doorbell);
     /// On the owner thread, or on any thread after retire(). Operations
     /// still in flight are cancelled by the kernel without completions
     /// reaching anyone.
@@ -43,6 +48,10 @@ public:
     std::size_t wait(std::int64_t deadline_ns, std::span<completion> out);
     /// poller::wake.
     void wake() noexcept;
+    /// poller::wake_from: on the thread that owns `from`, a wake that rings
+    /// this poller with a MSG_RING from `from`'s ring when `from` sends
+    /// those, else as wake().
+    void wake_from(uring_poller& from) noexcept;
     /// poller::nop.
     void nop(std::uint64_t key);
     /// poller::watch_readable.
@@ -87,8 +96,15 @@ public:
     void retire() noexcept;
 
     const uring_stats& stats() const noexcept { return stats_; }
-    /// How many wake() calls wrote to the doorbell.
+    /// How many wakes rang the doorbell (eventfd or MSG_RING).
     std::uint64_t doorbell_rings() const noexcept { return doorbell_.rings(); }
+    /// How many of those rang it with a MSG_RING.
+    std::uint64_t msg_ring_wakes() const noexcept
+    {
+        return msg_ring_wakes_.load(std::memory_order_relaxed); // relaxed: a statistic
+    }
+    /// Whether wake_from() rings other pollers with MSG_RING from this ring.
+    bool sends_msg_ring() const noexcept { return sends_msg_ring_; }
     /// The io_uring_setup flags of the ring.
     unsigned setup_flags() const noexcept { return ring_.flags; }
 
@@ -105,16 +121,23 @@ private:
     void own_completion(std::uint64_t key, std::int32_t result, std::uint32_t flags) noexcept;
     void check_dropped() const noexcept;
     void arm_doorbell();
+    bool post_wake(uring_poller& to) noexcept;
+
+    // Immutable after construction (wakers read them).
+    int ring_fd_ = -1;            // the ring's fd, a MSG_RING's target
+    bool sends_msg_ring_ = false; // wake_from() rings others with MSG_RING from this ring
 
     // Owner only.
     io_uring ring_;
     completion_queue backlog_;
     bool rearm_doorbell_ = false;
     bool registered_ring_fd_ = false; // in the owner thread's table, until retire()
+    bool retired_ = false;
     uring_stats stats_;
 
     // Shared with wakers.
     doorbell doorbell_;
+    std::atomic<std::uint64_t> msg_ring_wakes_{0}; // a statistic: wakes that rang with MSG_RING
 };
 
 } // namespace goro::detail

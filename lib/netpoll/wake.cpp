@@ -18,13 +18,8 @@ doorbell::doorbell()
 
 doorbell::~doorbell() { close(fd_); }
 
-void doorbell::wake() noexcept
+void doorbell::ring() noexcept
 {
-    // release: pairs with consume()'s acquire, so what the caller wrote
-    // before wake() is visible once the owner returns.
-    if (state_.exchange(notified, std::memory_order_release) != sleeping)
-        return;
-    rings_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
     std::uint64_t one = 1;
     for (;;) {
         long r = sys_result(write(fd_, &one, sizeof one));

@@ -2,7 +2,9 @@
 // owner, which may be asleep in the kernel. The protocol and its memory
 // ordering are in lib/netpoll/poller.hpp, "Wake"; this class is the wake word
 // and the eventfd each backend watches (io_uring with a multishot poll, epoll
-// with a level-triggered registration).
+// with a level-triggered registration). io_uring's other way to ring, a
+// MSG_RING from the waker's own ring, lives in uring_poller: it uses notify()
+// and, when it cannot post, ring().
 #pragma once
 
 #include <goro/config.hpp>
@@ -25,7 +27,27 @@ public:
 
     /// Any thread: records a wake, and writes the eventfd if the owner is
     /// asleep (or on its way into the kernel).
-    void wake() noexcept;
+    void wake() noexcept
+    {
+        if (notify())
+            ring();
+    }
+
+    /// Any thread: records a wake. True when the owner is asleep (or on its
+    /// way into the kernel): the caller must then ring it, with ring() or
+    /// another way the owner's wait ends on.
+    bool notify() noexcept
+    {
+        // release: pairs with consume()'s acquire, so what the caller wrote
+        // before notify() is visible once the owner returns.
+        if (state_.exchange(notified, std::memory_order_release) != sleeping)
+            return false;
+        rings_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+        return true;
+    }
+
+    /// Any thread: writes the eventfd, which ends the owner's wait.
+    void ring() noexcept;
 
     /// Owner, before it blocks. False when a wake is pending: it is consumed,
     /// and the owner must return instead of blocking.
@@ -47,7 +69,8 @@ public:
     /// already carries.
     void drain() noexcept;
 
-    /// How many wake() calls wrote the eventfd.
+    /// How many notify() calls found the owner asleep (each rang it, by the
+    /// eventfd or otherwise).
     std::uint64_t rings() const noexcept { return rings_.load(std::memory_order_relaxed); }
 
 private:

@@ -12,6 +12,7 @@ void p_netpoll::start(const netpoll_choice& choice, unsigned sq_entries)
 {
     poller_.emplace(choice, sq_entries);
     wakeable_.store(&*poller_, std::memory_order_release); // release: pairs with wake()'s acquire
+    sending_ = true;
 }
 
 void p_netpoll::request_cancel(std::uint64_t key)

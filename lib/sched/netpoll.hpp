@@ -88,11 +88,19 @@ public:
     void stop(Readied&& readied);
 
     /// Any thread: ends the owner's current or next wait. Before start(),
-    /// a no-op: a worker looks for work before it ever waits.
-    void wake() noexcept
+    /// a no-op: a worker looks for work before it ever waits. `from` is the
+    /// caller's own P's netpoller, if the caller is a worker (nullptr
+    /// otherwise): between its start() and stop() an owner asleep is rung
+    /// from its ring (MSG_RING, where the doorbell is msg_ring), else by
+    /// the eventfd (poller.hpp, "Wake").
+    void wake(p_netpoll* from = nullptr) noexcept
     {
-        if (poller* p = wakeable_.load(std::memory_order_acquire)) // acquire: pairs with start()'s release
-            p->wake();
+        if (poller* p = wakeable_.load(std::memory_order_acquire)) { // acquire: pairs with start()'s release
+            if (from && from->sending_)
+                p->wake_from(*from->poller_);
+            else
+                p->wake();
+        }
     }
 
     /// Owner. Waits for completions, a wake, or `deadline_ns` (< 0: none;
@@ -145,6 +153,7 @@ private:
     std::vector<std::uint64_t> cancels_taken_;
     bool stopping_ = false;
     std::atomic<poller*> wakeable_{nullptr};
+    bool sending_ = false; // the poller may ring others (started, not stopping)
 
     // Cancels asked for by other threads.
     spinlock cancels_mu_;
@@ -158,6 +167,7 @@ void p_netpoll::stop(Readied&& readied)
     if (!poller_)
         return;
     stopping_ = true;
+    sending_ = false; // wakes from here on use the eventfd: the ring retires below
     keys_.for_each([&](std::uint64_t key) { poller_->cancel(key); });
     std::array<goroutine*, batch> gs;
     while (keys_.live() != 0) {

@@ -911,7 +911,9 @@ void scheduler::wakep() noexcept
         nmspinning_.fetch_sub(1, std::memory_order_seq_cst);
         return;
     }
-    q->io.wake();
+    // From this P's ring when the caller is a worker (MSG_RING doorbell).
+    p_state* self = tls_p;
+    q->io.wake(self ? &self->io : nullptr);
 }
 
 void scheduler::reset_spinning(p_state& p) noexcept

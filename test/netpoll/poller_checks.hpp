@@ -73,18 +73,22 @@ void check_nops(Poller& p, int count, std::size_t room)
 
 /// Another thread wakes the owner `rounds` times, each after writing a plain
 /// int; each wake must end one wait() with no completion, and the owner must
-/// see the int (ThreadSanitizer checks that wake() orders it).
-template <class Poller>
-void check_wakes_across_threads(Poller& p, int rounds)
+/// see the int (ThreadSanitizer checks that wake() orders it). The waker
+/// thread calls make_wake() first and then the function it returns for each
+/// wake, so it may own something of its own (a poller, for wake_from); by
+/// default it calls p.wake().
+template <class Poller, class MakeWake>
+void check_wakes_across_threads(Poller& p, int rounds, MakeWake make_wake)
 {
     int payload = 0; // written by the waker before wake(), read here after wait()
     std::atomic<int> acked{0};
     std::atomic<long> progress{0};
     watchdog dog(progress, "lost wake");
     std::thread waker([&] {
+        auto wake = make_wake();
         for (int i = 1; i <= rounds; ++i) {
             payload = i;
-            p.wake();
+            wake();
             while (acked.load(std::memory_order_acquire) != i) // acquire: pairs with the owner's release below
                 std::this_thread::yield();
         }
@@ -102,6 +106,49 @@ void check_wakes_across_threads(Poller& p, int rounds)
     waker.join();
     CHECK(completions == 0);
     CHECK(wrong == 0);
+}
+
+template <class Poller>
+void check_wakes_across_threads(Poller& p, int rounds)
+{
+    check_wakes_across_threads(p, rounds, [&] { return [&] { p.wake(); }; });
+}
+
+/// `wakers` threads each wake the owner `per_waker` times, as fast as they
+/// can, each wake after counting itself; the owner waits (no deadline) until
+/// it has seen every count. A wake lost while the owner sleeps leaves it
+/// asleep for good, and the watchdog aborts. Waker i calls make_wake(i)
+/// first and then the function it returns for each wake.
+template <class Poller, class MakeWake>
+void check_no_lost_wake(Poller& p, int wakers, int per_waker, MakeWake make_wake)
+{
+    std::atomic<long> sent{0};
+    std::atomic<long> progress{0};
+    watchdog dog(progress, "lost wake");
+    std::vector<std::thread> threads;
+    for (int w = 0; w < wakers; ++w)
+        threads.emplace_back([&, w] {
+            auto wake = make_wake(w);
+            for (int i = 0; i < per_waker; ++i) {
+                sent.fetch_add(1, std::memory_order_relaxed); // relaxed: wake() publishes it
+                wake();
+                if (i % 64 == 0)
+                    std::this_thread::yield(); // let the owner fall asleep now and then
+            }
+        });
+    const long total = long(wakers) * per_waker;
+    std::array<completion, 4> out;
+    std::size_t completions = 0;
+    long waits = 0;
+    while (sent.load(std::memory_order_relaxed) < total) { // relaxed: read after a wait, which acquires
+        completions += p.wait(-1, out);
+        ++waits;
+        progress.fetch_add(1);
+    }
+    for (auto& t : threads)
+        t.join();
+    CHECK(completions == 0);
+    CHECK(waits > 0);
 }
 
 /// A wait with a deadline and nothing to report returns 0, and not before

@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -66,6 +67,47 @@ TEST_CASE("poller: wake() from another thread ends a wait and publishes what cam
 {
     poller p(tested_choice());
     goro_test::check_wakes_across_threads(p, 2000);
+}
+
+TEST_CASE("poller: wake_from() on the thread that owns another poller ends a wait, with either doorbell",
+          "[netpoll][poller]")
+{
+    // io_uring with msg_ring rings with a MSG_RING where the kernel has it;
+    // everywhere else wake_from() is wake().
+    for (doorbell_kind d : {doorbell_kind::eventfd, doorbell_kind::msg_ring}) {
+        INFO("doorbell " << doorbell_name(d));
+        netpoll_choice choice = tested_choice();
+        choice.doorbell = d;
+        poller p(choice);
+        goro_test::check_wakes_across_threads(p, 500, [&] {
+            auto own = std::make_unique<poller>(choice);
+            return [&p, own = std::move(own)] { p.wake_from(*own); };
+        });
+        const bool msg_ring = d == doorbell_kind::msg_ring && choice.uring && choice.uring->msg_ring &&
+                              p.backend() == backend_kind::uring;
+        if (msg_ring)
+            CHECK(p.msg_ring_wakes() == p.doorbell_rings());
+        else
+            CHECK(p.msg_ring_wakes() == 0);
+    }
+}
+
+TEST_CASE("poller: no wake is lost among wakers with and without a poller of their own", "[netpoll][poller]")
+{
+    netpoll_choice choice = tested_choice();
+    choice.doorbell = doorbell_kind::msg_ring;
+    poller p(choice);
+    goro_test::check_no_lost_wake(p, 3, 3000, [&](int w) {
+        std::unique_ptr<poller> own;
+        if (w != 0)
+            own = std::make_unique<poller>(choice);
+        return [&p, own = std::move(own)] {
+            if (own)
+                p.wake_from(*own);
+            else
+                p.wake();
+        };
+    });
 }
 
 TEST_CASE("poller: wakes while the owner is awake coalesce and make no system call", "[netpoll][poller]")

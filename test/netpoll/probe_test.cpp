@@ -155,3 +155,13 @@ TEST_CASE("netpoll probe: its verdict on this kernel agrees with the kernel", "[
     CHECK(s.msg_ring == bool(io_uring_opcode_supported(probe, IORING_OP_MSG_RING)));
     io_uring_free_probe(probe);
 }
+
+TEST_CASE("probe: GORO_DOORBELL's values, and a bad one names the setting", "[netpoll][probe]")
+{
+    CHECK(parse_doorbell("eventfd", "GORO_DOORBELL") == doorbell_kind::eventfd);
+    CHECK(parse_doorbell("msg_ring", "GORO_DOORBELL") == doorbell_kind::msg_ring);
+    CHECK(doorbell_name(doorbell_kind::eventfd) == "eventfd");
+    CHECK(doorbell_name(doorbell_kind::msg_ring) == "msg_ring");
+    CHECK_THROWS_WITH(parse_doorbell("msgring", "GORO_DOORBELL"),
+                      Catch::Matchers::Contains("GORO_DOORBELL") && Catch::Matchers::Contains("msgring"));
+}

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -145,4 +146,130 @@ TEST_CASE("uring_poller: a watch ended by CQ overflow ends with exactly one last
             CHECK((of_watch.back().result > 0 && (of_watch.back().result & POLLIN)));
         close(efd);
     }
+}
+
+// The MSG_RING doorbell (poller.hpp, "Wake"): a waker that owns a ring of
+// its own rings a sleeping owner with IORING_OP_MSG_RING from that ring; a
+// waker without one, or a ring that sends none (doorbell eventfd, or a
+// kernel without MSG_RING: the probe's msg_ring), writes the eventfd.
+
+TEST_CASE("uring_poller: a wake from a thread that owns a ring is a MSG_RING, at every rung", "[netpoll][uring]")
+{
+    for (const uring_support& s : rungs()) {
+        INFO("setup flags " << s.setup_flags << ", msg_ring " << s.msg_ring);
+        uring_poller p(s, default_sq_entries, doorbell_kind::msg_ring);
+        std::atomic<bool> sends{false};
+        goro_test::check_wakes_across_threads(p, 300, [&] {
+            // Built on the waker thread, its owner; destroyed there at the end.
+            auto own = std::make_unique<uring_poller>(s, default_sq_entries, doorbell_kind::msg_ring);
+            sends.store(own->sends_msg_ring());
+            return [&p, own = std::move(own)] { p.wake_from(*own); };
+        });
+        CHECK(sends.load() == s.msg_ring); // without MSG_RING, the eventfd
+        if (!s.msg_ring) {
+            WARN("skipped: this kernel has no IORING_OP_MSG_RING; the wakes took the eventfd");
+            CHECK(p.msg_ring_wakes() == 0);
+            continue;
+        }
+        // Every wake that found the owner asleep rang it with a MSG_RING.
+        CHECK(p.doorbell_rings() > 0);
+        CHECK(p.msg_ring_wakes() == p.doorbell_rings());
+    }
+}
+
+TEST_CASE("uring_poller: with the eventfd doorbell, a ring-owning waker writes the eventfd", "[netpoll][uring]")
+{
+    uring_support s = probe_uring();
+    uring_poller p(s, default_sq_entries, doorbell_kind::eventfd);
+    goro_test::check_wakes_across_threads(p, 200, [&] {
+        auto own = std::make_unique<uring_poller>(s, default_sq_entries, doorbell_kind::eventfd);
+        return [&p, own = std::move(own)] { p.wake_from(*own); };
+    });
+    CHECK(p.msg_ring_wakes() == 0);
+}
+
+TEST_CASE("uring_poller: a wake from a thread without a ring writes the eventfd", "[netpoll][uring]")
+{
+    uring_support s = probe_uring();
+    uring_poller p(s, default_sq_entries, doorbell_kind::msg_ring);
+    goro_test::check_wakes_across_threads(p, 300);
+    CHECK(p.msg_ring_wakes() == 0);
+}
+
+TEST_CASE("uring_poller: no wake is lost between MSG_RING wakers and eventfd wakers at once", "[netpoll][uring]")
+{
+    uring_support s = probe_uring();
+    if (!s.msg_ring)
+        WARN("this kernel has no IORING_OP_MSG_RING: every wake takes the eventfd");
+    uring_poller p(s, default_sq_entries, doorbell_kind::msg_ring);
+    // Waker threads 0 and 2 own rings (MSG_RING), 1 and 3 do not (eventfd).
+    goro_test::check_no_lost_wake(p, 4, 3000, [&](int w) {
+        std::unique_ptr<uring_poller> own;
+        if (w % 2 == 0)
+            own = std::make_unique<uring_poller>(s, default_sq_entries, doorbell_kind::msg_ring);
+        return [&p, own = std::move(own)] {
+            if (own)
+                p.wake_from(*own);
+            else
+                p.wake();
+        };
+    });
+    if (s.msg_ring)
+        CHECK(p.msg_ring_wakes() > 0);
+}
+
+TEST_CASE("uring_poller: a MSG_RING wake rides with what the waker's ring has queued", "[netpoll][uring]")
+{
+    // The waker's own queued operations reach the kernel with the wake.
+    uring_support s = probe_uring();
+    if (!s.msg_ring) {
+        WARN("skipped: this kernel has no IORING_OP_MSG_RING");
+        return;
+    }
+    uring_poller p(s, default_sq_entries, doorbell_kind::msg_ring);
+    goro_test::check_wakes_across_threads(p, 100, [&] {
+        auto own = std::make_unique<uring_poller>(s, default_sq_entries, doorbell_kind::msg_ring);
+        return [&p, own = std::move(own), n = std::uint64_t(0)]() mutable {
+            own->nop(++n);
+            p.wake_from(*own);
+            // The nop was submitted by the wake (or by a flush the wake did
+            // not need): it is complete or completing; reap it.
+            std::array<completion, 4> out;
+            std::size_t got = 0;
+            while (got == 0)
+                got = own->wait(-1, out);
+            if (got != 1 || out[0].key != n)
+                std::abort(); // a stray or missing completion on the waker's ring
+        };
+    });
+}
+
+TEST_CASE("uring_poller: a wake never joins the waker's unfinished linked pair", "[netpoll][uring]")
+{
+    // An operation flagged IOSQE_IO_LINK whose linked timeout is not queued
+    // yet: a MSG_RING queued now would join its chain, so the wake takes the
+    // eventfd.
+    uring_support s = probe_uring();
+    uring_poller p(s, default_sq_entries, doorbell_kind::msg_ring);
+    goro_test::check_wakes_across_threads(p, 100, [&] {
+        auto own = std::make_unique<uring_poller>(s, default_sq_entries, doorbell_kind::msg_ring);
+        return [&p, own = std::move(own), n = std::uint64_t(0)]() mutable {
+            own->reserve(2);
+            io_uring_sqe* sqe = own->prepare(++n);
+            io_uring_prep_nop(sqe);
+            io_uring_sqe_set_data64(sqe, n);
+            sqe->flags |= IOSQE_IO_LINK;
+            p.wake_from(*own);
+            const __kernel_timespec never{std::int64_t(1) << 40, 0}; // absolute, far away: the nop wins
+            own->link_timeout(&never);
+            own->flush();
+            std::array<completion, 4> out;
+            std::size_t got = 0;
+            while (got == 0)
+                got = own->wait(-1, out);
+            if (got != 1 || out[0].key != n || out[0].result != 0)
+                std::abort(); // the linked pair did not complete as one
+        };
+    });
+    CHECK(p.msg_ring_wakes() == 0);
 }
