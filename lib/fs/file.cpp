@@ -295,7 +295,11 @@ bool fs_submit(fs_op& op, std::coroutine_handle<> leaf)
             // goroutine, submits it only after the operation.
             op.hook.fn = &cancel_on_context;
             if (context_hook_add(op.ctx, op.hook) != 0) {
-                // Cancelled since await_ready: the kernel gets the operation, then its cancel.
+                // Cancelled since await_ready: the kernel gets the operation,
+                // then its cancel. The cancel's SQE fits without a flush
+                // (begin reserved two), but stamp the key first anyway (park
+                // stamps it again): a flush must never submit it unstamped.
+                io_uring_sqe_set_data64(sqe, r->key);
                 op.hook.fn = nullptr; // not registered: nothing to remove
                 op.hook.fired = true;
                 r->cancel();
