@@ -15,6 +15,7 @@
 #pragma once
 
 #include <goro/config.hpp>
+#include <goro/context.hpp>
 #include <goro/detail/fs_op.hpp>
 #include <goro/result.hpp>
 #include <goro/task.hpp>
@@ -63,7 +64,12 @@ public:
     op_awaiter& operator=(const op_awaiter&) = delete;
     ~op_awaiter() { goro::detail::fs_op_end(op_); }
 
-    bool await_ready() const noexcept { return op_.result != fs_op::no_result; } // a closed file: EBADF at once
+    bool await_ready() noexcept
+    {
+        if (op_.result != fs_op::no_result) // a closed file: EBADF at once
+            return true;
+        return op_.ctx && goro::detail::fs_context_ended(op_); // cancelled already: its err() at once
+    }
     bool await_suspend(std::coroutine_handle<> leaf) { return goro::detail::fs_submit(op_, leaf); }
 
 protected:
@@ -72,9 +78,21 @@ protected:
         if (fd < 0 && code != fs_opcode::open)
             op_.result = -EBADF;
     }
+    op_awaiter(const context& c, fs_opcode code, int fd) noexcept : op_awaiter(code, fd)
+    {
+        ctx_ = c;
+        op_.ctx = goro::detail::context_access::state(ctx_);
+    }
     std::int64_t finish() noexcept { return goro::detail::fs_finish(op_); }
-    static std::error_code code_of(std::int64_t r) noexcept { return errno_code(int(-r)); }
+    /// A negative outcome as an error: errno, or the context's error.
+    std::error_code code_of(std::int64_t r) const noexcept
+    {
+        if (r == fs_op::context_result)
+            return make_error_code(static_cast<errc>(op_.ctx_err));
+        return errno_code(int(-r));
+    }
 
+    context ctx_; // background unless the call took a context; keeps op_.ctx alive
     fs_op op_;
 };
 
@@ -87,7 +105,13 @@ public:
     /// `offset` -1: at the file position. A negative `offset` with `at`
     /// (read_at, write_at) completes at once with EINVAL, as pread(2) does.
     io_awaiter(detail::fs_opcode code, int fd, void* buf, std::size_t n, std::int64_t offset, bool at) noexcept
-        : op_awaiter(code, fd)
+        : io_awaiter(context(), code, fd, buf, n, offset, at)
+    {
+    }
+    /// With a context that can end the operation (fs::file's ctx overloads).
+    io_awaiter(const context& c, detail::fs_opcode code, int fd, void* buf, std::size_t n, std::int64_t offset,
+               bool at) noexcept
+        : op_awaiter(c, code, fd)
     {
         op_.buf = buf;
         op_.len = n;
@@ -108,6 +132,7 @@ public:
 class [[nodiscard]] void_awaiter : public detail_fs::op_awaiter {
 public:
     void_awaiter(detail::fs_opcode code, int fd) noexcept : op_awaiter(code, fd) {}
+    void_awaiter(const context& c, detail::fs_opcode code, int fd) noexcept : op_awaiter(c, code, fd) {}
     result<void> await_resume() noexcept
     {
         std::int64_t r = finish();
@@ -142,8 +167,9 @@ private:
 /// What fs::open returns: `co_await` it for result<file>.
 class [[nodiscard]] open_awaiter : public detail_fs::op_awaiter {
 public:
-    open_awaiter(std::string_view path, int flags, unsigned mode)
-        : op_awaiter(detail::fs_opcode::open, -1), path_(path)
+    open_awaiter(std::string_view path, int flags, unsigned mode) : open_awaiter(context(), path, flags, mode) {}
+    open_awaiter(const context& c, std::string_view path, int flags, unsigned mode)
+        : op_awaiter(c, detail::fs_opcode::open, -1), path_(path)
     {
         op_.path = path_.c_str();
         op_.flags = flags;
@@ -223,6 +249,37 @@ public:
     }
     /// `co_await f.fsync()` flushes the file to its device (Go's Sync).
     void_awaiter fsync() noexcept { return void_awaiter(detail::fs_opcode::fsync, fd_); }
+
+    /// The same calls with a context (Go passes one to every I/O call; the
+    /// guide's "Contexts" section, docs/guide/fs.md): a context cancelled
+    /// already gives its err() (goro::errc::canceled or deadline_exceeded) at
+    /// once, without a system call. One cancelled, or whose deadline passes,
+    /// while the call is in flight ends it on the io_uring backend: the call
+    /// is cancelled in the kernel, the goroutine waits for its final outcome,
+    /// and that outcome is the truth: what the call did if it finished first
+    /// (bytes read are returned, not lost), ctx.err() if the cancel won. On
+    /// the epoll backend a call in flight runs to its end on its blocking
+    /// thread (as Go's os.File calls, which cannot be interrupted either) and
+    /// its outcome is returned: the thread writes into buf, which the
+    /// goroutine therefore never leaves. buf must stay valid until the await
+    /// completes, as without a context.
+    io_awaiter read_at(const context& ctx, void* buf, std::size_t n, std::int64_t offset) noexcept
+    {
+        return io_awaiter(ctx, detail::fs_opcode::read, fd_, buf, n, offset, true);
+    }
+    io_awaiter write_at(const context& ctx, const void* buf, std::size_t n, std::int64_t offset) noexcept
+    {
+        return io_awaiter(ctx, detail::fs_opcode::write, fd_, const_cast<void*>(buf), n, offset, true);
+    }
+    io_awaiter read(const context& ctx, void* buf, std::size_t n) noexcept
+    {
+        return io_awaiter(ctx, detail::fs_opcode::read, fd_, buf, n, -1, false);
+    }
+    io_awaiter write(const context& ctx, const void* buf, std::size_t n) noexcept
+    {
+        return io_awaiter(ctx, detail::fs_opcode::write, fd_, const_cast<void*>(buf), n, -1, false);
+    }
+    void_awaiter fsync(const context& ctx) noexcept { return void_awaiter(ctx, detail::fs_opcode::fsync, fd_); }
     /// `co_await f.stat()` (Go's Stat; fstat(2)).
     stat_awaiter stat() noexcept { return stat_awaiter(fd_); }
     /// `co_await f.close()` closes the descriptor and reports close(2)'s
@@ -262,6 +319,15 @@ inline open_awaiter open(std::string_view path, int flags = O_RDONLY, unsigned m
     return open_awaiter(path, flags, mode);
 }
 
+/// `co_await fs::open(ctx, path, flags, mode)`: open with a context (see
+/// file::read_at(ctx, ...) for what it ends, on which backend). An open that
+/// completed before its cancel took effect returns the file; a context
+/// cancelled already gives its err() without opening anything.
+inline open_awaiter open(const context& ctx, std::string_view path, int flags = O_RDONLY, unsigned mode = 0666)
+{
+    return open_awaiter(ctx, path, flags, mode);
+}
+
 /// `co_await fs::create(path)`: open(path, O_RDWR | O_CREAT | O_TRUNC, 0666)
 /// (Go's os.Create).
 inline open_awaiter create(std::string_view path) { return open(path, O_RDWR | O_CREAT | O_TRUNC, 0666); }
@@ -271,18 +337,33 @@ inline open_awaiter create(std::string_view path) { return open(path, O_RDWR | O
 /// until a read returns 0, so files that grow or that stat cannot size
 /// (/proc) are read whole.
 GORO_API task<result<std::string>> read_file(std::string path);
+/// read_file whose open and reads take `ctx` (file::read_at(ctx, ...)):
+/// ctx.err() if the context ends it first; the file is closed either way.
+GORO_API task<result<std::string>> read_file(context ctx, std::string path);
 
 /// `co_await fs::write_file(path, data, mode)` writes `data` to `path`,
 /// creating it with `mode` or truncating it (Go's os.WriteFile), looping over
 /// short writes; the first error of the open, a write or the close. `data`
 /// must stay valid until the await completes.
 GORO_API task<result<void>> write_file(std::string path, std::string_view data, unsigned mode = 0666);
+/// write_file whose open and writes take `ctx` (file::read_at(ctx, ...)):
+/// ctx.err() if the context ends it first; the file then holds what the
+/// writes that completed wrote, and is closed.
+GORO_API task<result<void>> write_file(context ctx, std::string path, std::string_view data, unsigned mode = 0666);
 
 /// A temporary std::string as write_file's data would be destroyed before the
 /// task runs (tasks start when awaited): refused at compile time.
 template <class S>
     requires std::same_as<S, std::string>
 task<result<void>> write_file(std::string, S&&, unsigned = 0666)
+{
+    static_assert(sizeof(S) == 0, "goro::fs::write_file: the data, a temporary std::string, would be gone before "
+                                  "the write; keep it in a variable until the await completes");
+    return write_file(std::string(), std::string_view());
+}
+template <class S>
+    requires std::same_as<S, std::string>
+task<result<void>> write_file(context, std::string, S&&, unsigned = 0666)
 {
     static_assert(sizeof(S) == 0, "goro::fs::write_file: the data, a temporary std::string, would be gone before "
                                   "the write; keep it in a variable until the await completes");

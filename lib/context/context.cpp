@@ -14,6 +14,7 @@
 //   (the fast path of context_done).
 // - Guarded by the parent's `mu`: `prev`, `next`, `linked` (whether it is in
 //   the parent's list).
+// - Guarded by `mu`: `first_hook`, the hooks registered and not yet run.
 //
 // # Cancelling (cancel_tree)
 // Go's cancelCtx.cancel: under the node's lock, if err is empty, set it,
@@ -27,6 +28,24 @@
 // unlinks it from its parent: the first two by taking the parent's lock
 // afterwards, the last while iterating. So a parent keeps no record of a
 // cancelled child: 100,000 short-lived children leave nothing behind.
+//
+// # Hooks (goro/detail/context_hook.hpp)
+// Go's context.AfterFunc, internal: an operation in flight (goro::fs on
+// io_uring) registers an intrusive node whose function cancels it. The node
+// is on a second list of the context, beside its children, under `mu`.
+// cancel_tree, still holding `mu`, unlinks each hook, sets its `fired` and
+// runs its function; so a registrant's removal, which takes `mu`, either
+// finds the node linked (the function never runs) or finds it gone, and
+// then the function has returned: it never touches an awaiter that is gone,
+// without a flag or a wait of its own. The price is that the function runs
+// under the context's lock (and under those of the ancestors a cancel came
+// down from): it must only flag and poke, never block or take a context's
+// lock. ring_op::cancel qualifies (it queues a key and rings a doorbell, or
+// preps an SQE on its own P). A context already cancelled refuses a
+// registration (context_hook_add returns its error), so a hook never waits
+// on a context that will not be cancelled again. A hook is registered on
+// the context itself, not as a child, since it needs no node of the tree:
+// an ancestor's cancel reaches it through the context's own cancel_tree.
 //
 // # The deadline's timer
 // A node with `has_timer` embeds a runtime_timer armed for `deadline`
@@ -76,6 +95,7 @@
 
 #include <goro/chan.hpp>
 #include <goro/context.hpp>
+#include <goro/detail/context_hook.hpp>
 #include <goro/detail/futex_lock.hpp>
 #include <goro/errc.hpp>
 
@@ -139,6 +159,7 @@ struct context_state {
     // --- Guarded by mu ---
     context_state* first_child = nullptr;
     std::size_t children = 0;
+    context_hook* first_hook = nullptr;
     // --- Guarded by parent->mu ---
     context_state* prev = nullptr;
     context_state* next = nullptr;
@@ -198,6 +219,16 @@ bool cancel_tree(context_state& s, int e, bool disarm) noexcept
         }
         s.first_child = nullptr;
         s.children = 0;
+        context_hook* h = s.first_hook;
+        s.first_hook = nullptr;
+        while (h) {
+            context_hook* next = h->next;
+            h->prev = h->next = nullptr;
+            h->linked = false;
+            h->fired = true;
+            h->fn(*h); // under mu: context_hook_remove waits for it by taking mu
+            h = next;
+        }
     }
     if (s.has_timer && disarm)
         s.node.disarm();
@@ -296,6 +327,36 @@ void context_cancel(context_state* s) noexcept
 {
     if (cancel_tree(*s, int(errc::canceled), true))
         leave_parent(*s);
+}
+
+int context_hook_add(context_state* s, context_hook& h) noexcept
+{
+    std::lock_guard lk(s->mu);
+    if (const int e = s->err.load(std::memory_order_relaxed)) // relaxed: written under mu, which we hold
+        return e;
+    h.prev = nullptr;
+    h.next = s->first_hook;
+    if (h.next)
+        h.next->prev = &h;
+    s->first_hook = &h;
+    h.linked = true;
+    h.fired = false;
+    return 0;
+}
+
+void context_hook_remove(context_state* s, context_hook& h) noexcept
+{
+    std::lock_guard lk(s->mu); // a cancel running h.fn holds it: this waits for the call to return
+    if (!h.linked)
+        return;
+    if (h.prev)
+        h.prev->next = h.next;
+    else
+        s->first_hook = h.next;
+    if (h.next)
+        h.next->prev = h.prev;
+    h.prev = h.next = nullptr;
+    h.linked = false;
 }
 
 std::size_t context_children(const context& c) noexcept

@@ -58,17 +58,51 @@
 // for an operation not taken, calls fs_abandon, which closes the fd of either
 // case; every other outcome owns nothing. A cancel of an OPENAT that loses
 // the race to the open delivers the fd as the final completion's result, so
-// the same rule covers the future context cancel: the goroutine waits for
-// the final completion, and a caller that gave up closes what it got.
+// the same rule would cover a goroutine that gave up on its open; a
+// context never makes it give up (below).
+//
+// # Contexts
+// An operation with a context (fs_op::ctx, held alive by the awaiter's
+// copy) that is cancelled already never starts: await_ready's
+// fs_context_ended makes ctx.err() its outcome (fs_op::context_result and
+// ctx_err). Otherwise, on io_uring, fs_submit registers fs_op::hook on the
+// context (goro/detail/context_hook.hpp) after ring_op::begin took the key
+// and the owner P; a cancel (its own, a parent's, its deadline's timer)
+// runs the hook under the context's lock, and the hook calls
+// ring_op::cancel, which only queues the key on the owner P and rings its
+// doorbell, or, on the owner itself, preps the cancel SQE behind the
+// operation's. A cancel between await_ready and the registration makes the
+// registration fail, and fs_submit cancels the operation itself. The
+// goroutine still resumes only at the final completion; fs_finish removes
+// the hook (waiting, through the context's lock, for a call of it in
+// progress) and reads the outcome: ECANCELED, or EINTR from an io-wq
+// worker the cancel interrupted, after the hook fired is ctx.err();
+// anything else is what the operation did (bytes read, an fd), returned as
+// without a context. The end of a run removes the hook in fs_abandon. A
+// deadline goes through the same hook (the context's timer cancels it):
+// one mechanism, and the error is always ctx.err().
+//
+// On epoll a call in flight is not interrupted: it runs on its blocking
+// thread and its outcome is returned. The thread reads or writes the
+// caller's buffer, so letting the goroutine leave (as blocking(ctx, fn)
+// does) would leave the thread writing into memory the goroutine may no
+// longer own, or cost a heap copy of every buffer; Go's os.File calls
+// cannot be interrupted either.
 //
 // Rejected: doing the whole operation on the blocking pool on both backends
 // (a thread handoff and two context switches per read even where the ring
 // does it in one system call, or none, batched with others); registered
 // (direct) descriptors for opens (a file would be tied to one P's ring, and
 // fds are what users pass to other libraries); waiting for readiness on
-// files under epoll (regular files are always ready).
+// files under epoll (regular files are always ready); a context's deadline
+// as ring_op's linked timeout (its -ECANCELED would have to be told from a
+// cancel's, and a parent's cancel needs the hook anyway); on epoll with a
+// context, letting the goroutine leave a call in flight (the pool thread
+// would write into a buffer the goroutine no longer owns, or every read
+// would pay a heap copy).
 #include <goro/config.hpp>
 #include <goro/blocking.hpp>
+#include <goro/detail/context_hook.hpp>
 #include <goro/fs.hpp>
 
 #include "sched/io.hpp"
@@ -211,7 +245,37 @@ std::int64_t outcome(fs_op& op) noexcept
     return op.result;
 }
 
+// A context's hook (goro/detail/context_hook.hpp): runs under the context's
+// lock, on whichever thread cancels it. ring_op::cancel only queues the key
+// on the owner P and rings its doorbell (or, on the owner, preps the cancel
+// SQE), so it may. The hook is the first member of nothing: find the op.
+void cancel_on_context(context_hook& h) noexcept
+{
+    auto* op = reinterpret_cast<fs_op*>(reinterpret_cast<unsigned char*>(&h) - offsetof(fs_op, hook));
+    ring_of(*op).cancel();
+}
+
+// After the final completion (or at the end of a run): takes the hook off
+// the context. On return the hook's function has run or never will.
+void unhook(fs_op& op) noexcept
+{
+    if (op.hook.fn) {
+        context_hook_remove(op.ctx, op.hook);
+        op.hook.fn = nullptr;
+    }
+}
+
 } // namespace
+
+bool fs_context_ended(fs_op& op) noexcept
+{
+    const int e = context_err(op.ctx);
+    if (e == 0)
+        return false;
+    op.ctx_err = e;
+    op.result = fs_op::context_result;
+    return true;
+}
 
 bool fs_submit(fs_op& op, std::coroutine_handle<> leaf)
 {
@@ -224,6 +288,23 @@ bool fs_submit(fs_op& op, std::coroutine_handle<> leaf)
         io_uring_sqe* sqe = r->begin();
         prep(sqe, op);
         op.state = fs_state::ring; // before park: after it, nothing touches op
+        if (op.ctx) {
+            // After begin: the hook's cancel needs the key and the owner P.
+            // A cancel that comes before park queues the key (or preps its
+            // SQE behind ours), and the owner P, busy running this
+            // goroutine, submits it only after the operation.
+            op.hook.fn = &cancel_on_context;
+            if (context_hook_add(op.ctx, op.hook) != 0) {
+                // Cancelled since await_ready: the kernel gets the operation,
+                // then its cancel. The cancel's SQE fits without a flush
+                // (begin reserved two), but stamp the key first anyway (park
+                // stamps it again): a flush must never submit it unstamped.
+                io_uring_sqe_set_data64(sqe, r->key);
+                op.hook.fn = nullptr; // not registered: nothing to remove
+                op.hook.fired = true;
+                r->cancel();
+            }
+        }
         return r->park(g, leaf, sqe, wait_reason::io_wait);
     }
     blocking_job* job = ::new (op.backend) blocking_job{};
@@ -240,12 +321,25 @@ bool fs_submit(fs_op& op, std::coroutine_handle<> leaf)
 std::int64_t fs_finish(fs_op& op) noexcept
 {
     std::int64_t r = outcome(op);
+    if (op.state == fs_state::ring && op.ctx) {
+        unhook(op);
+        // The final completion is the truth: a cancel that lost the race
+        // left the operation's value; one that won ended it with ECANCELED
+        // (EINTR from an io-wq worker it interrupted), which reads as the
+        // context's error. The context's err was set before its hooks ran.
+        if (op.hook.fired && (r == -ECANCELED || r == -EINTR)) {
+            op.ctx_err = context_err(op.ctx);
+            r = fs_op::context_result;
+        }
+    }
     op.state = fs_state::taken;
     return r;
 }
 
 void fs_abandon(fs_op& op) noexcept
 {
+    if (op.state == fs_state::ring && op.ctx)
+        unhook(op); // the end of a run: the frame goes, and the hook with it
     std::int64_t r = outcome(op);
     if (op.code == fs_opcode::open && r >= 0)
         ::close(int(r)); // an fd nobody will take
@@ -297,7 +391,12 @@ constexpr std::size_t read_file_chunk = std::size_t(1) << 20;
 
 task<result<std::string>> read_file(std::string path)
 {
-    auto opening = open(path, O_RDONLY);
+    return read_file(context(), std::move(path));
+}
+
+task<result<std::string>> read_file(context ctx, std::string path)
+{
+    auto opening = open(ctx, path, O_RDONLY);
     result<file> opened = co_await opening;
     if (!opened)
         co_return opened.error();
@@ -315,7 +414,7 @@ task<result<std::string>> read_file(std::string path)
         if (have == data.size())
             data.resize(std::max(data.size() * 2, std::size_t(4096)));
         std::size_t room = std::min(data.size() - have, read_file_chunk);
-        auto reading = f.read(data.data() + have, room);
+        auto reading = f.read(ctx, data.data() + have, room);
         result<std::size_t> n = co_await reading;
         if (!n)
             co_return n.error(); // f closes itself
@@ -332,14 +431,19 @@ task<result<std::string>> read_file(std::string path)
 
 task<result<void>> write_file(std::string path, std::string_view data, unsigned mode)
 {
-    auto opening = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    return write_file(context(), std::move(path), data, mode);
+}
+
+task<result<void>> write_file(context ctx, std::string path, std::string_view data, unsigned mode)
+{
+    auto opening = open(ctx, path, O_WRONLY | O_CREAT | O_TRUNC, mode);
     result<file> opened = co_await opening;
     if (!opened)
         co_return opened.error();
     file f = std::move(opened).value();
     std::size_t done = 0;
     while (done < data.size()) {
-        auto writing = f.write(data.data() + done, data.size() - done);
+        auto writing = f.write(ctx, data.data() + done, data.size() - done);
         result<std::size_t> n = co_await writing;
         if (!n)
             co_return n.error();

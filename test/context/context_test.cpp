@@ -7,6 +7,7 @@
 #include "blocking/pool.hpp"
 #include "context/inspect.hpp"
 
+#include <goro/detail/context_hook.hpp>
 #include <goro/goro.hpp>
 
 #include <catch2/catch.hpp>
@@ -606,4 +607,71 @@ TEST_CASE("blocking(ctx, fn): the run ends while fn runs; fn finishes after it",
     g->open.store(true, std::memory_order_release); // release: pairs with hold's acquire
     wait_finished(*g);
     CHECK(g->finished.load(std::memory_order_acquire));
+}
+
+// ---------------------------------------------------------------------------
+// Hooks (goro/detail/context_hook.hpp): goro::fs's way to hear of a cancel.
+
+namespace {
+
+struct counted_hook : goro::detail::context_hook {
+    std::atomic<int> calls{0};
+    static void run(goro::detail::context_hook& h) noexcept
+    {
+        static_cast<counted_hook&>(h).calls.fetch_add(1, std::memory_order_relaxed); // relaxed: read after remove, which orders it
+    }
+    counted_hook() { fn = &run; }
+};
+
+} // namespace
+
+TEST_CASE("a context hook runs once when its context (or an ancestor) is cancelled, never once removed",
+          "[context]")
+{
+    using goro::detail::context_access;
+    goro::cancellable parent = goro::with_cancel(goro::background());
+    goro::cancellable child = goro::with_cancel(parent.ctx);
+    counted_hook a, b, c;
+    REQUIRE(goro::detail::context_hook_add(context_access::state(child.ctx), a) == 0);
+    REQUIRE(goro::detail::context_hook_add(context_access::state(child.ctx), b) == 0);
+    REQUIRE(goro::detail::context_hook_add(context_access::state(child.ctx), c) == 0);
+    goro::detail::context_hook_remove(context_access::state(child.ctx), b); // the middle one
+    CHECK(!b.fired);
+    parent.cancel();
+    CHECK(a.calls.load() == 1);
+    CHECK(c.calls.load() == 1);
+    CHECK(b.calls.load() == 0);
+    goro::detail::context_hook_remove(context_access::state(child.ctx), a);
+    goro::detail::context_hook_remove(context_access::state(child.ctx), c);
+    CHECK(a.fired);
+    CHECK(c.fired);
+    child.cancel(); // cancelled already: nothing runs again
+    CHECK(a.calls.load() == 1);
+
+    counted_hook late;
+    CHECK(goro::detail::context_hook_add(context_access::state(child.ctx), late) == int(goro::errc::canceled));
+    CHECK(late.calls.load() == 0);
+}
+
+TEST_CASE("a context hook removed while another thread cancels runs at most once, and fired says whether",
+          "[context]")
+{
+    using goro::detail::context_access;
+    int ran = 0, not_ran = 0, bad = 0;
+    for (int i = 0; i < 2000; ++i) {
+        goro::cancellable c = goro::with_cancel(goro::background());
+        auto h = std::make_unique<counted_hook>();
+        REQUIRE(goro::detail::context_hook_add(context_access::state(c.ctx), *h) == 0);
+        std::thread canceller([cancel = c.cancel] { cancel(); });
+        goro::detail::context_hook_remove(context_access::state(c.ctx), *h);
+        const int calls = h->calls.load();
+        if (calls != (h->fired ? 1 : 0))
+            ++bad;
+        (h->fired ? ran : not_ran)++;
+        h.reset(); // gone: a late call would be a use after free (ASan)
+        canceller.join();
+    }
+    INFO("ran " << ran << ", not ran " << not_ran);
+    CHECK(bad == 0);
+    CHECK(ran + not_ran == 2000);
 }

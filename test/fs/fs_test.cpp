@@ -4,6 +4,7 @@
 // I/O on 2 Ps, and the end of a run with file operations in flight, which
 // must leave no descriptor open.
 #include "sched/io.hpp"
+#include "support/open_fds.hpp"
 #include "support/temp_dir.hpp"
 
 #include <goro/goro.hpp>
@@ -25,21 +26,8 @@ namespace d = goro::detail;
 
 namespace {
 
+using goro_test::open_fds;
 using goro_test::temp_dir;
-
-// The descriptors this process has open.
-std::set<int> open_fds()
-{
-    std::set<int> fds;
-    DIR* dir = ::opendir("/proc/self/fd");
-    REQUIRE(dir != nullptr);
-    const int own = ::dirfd(dir);
-    while (dirent* e = ::readdir(dir))
-        if (e->d_name[0] != '.' && std::atoi(e->d_name) != own)
-            fds.insert(std::atoi(e->d_name));
-    ::closedir(dir);
-    return fds;
-}
 
 std::string pattern(std::size_t n, unsigned seed)
 {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <goro/config.hpp>
+#include <goro/detail/context_hook.hpp>
 
 #include <coroutine>
 #include <cstddef>
@@ -29,6 +30,8 @@ enum class fs_state : std::uint8_t {
 struct fs_op {
     /// No outcome yet (the operation never ran, or has not completed).
     static constexpr std::int64_t no_result = std::numeric_limits<std::int64_t>::min();
+    /// The outcome is the context's error, `ctx_err` (negative, like -errno).
+    static constexpr std::int64_t context_result = no_result + 1;
 
     alignas(16) unsigned char backend[80];
     /// The outcome on the blocking path: -errno or the call's value.
@@ -42,10 +45,18 @@ struct fs_op {
     std::uint32_t mode; // open
     fs_opcode code;
     fs_state state;
+    /// The operation's context (the awaiter holds a reference), or nullptr
+    /// for background / none.
+    context_state* ctx;
+    /// io_uring: registered on `ctx` while the operation is in flight; its
+    /// function cancels the ring_op (lib/fs/file.cpp, "Contexts").
+    context_hook hook;
+    /// A goro::errc value when the outcome is context_result.
+    int ctx_err;
 
     fs_op(fs_opcode c, int file) noexcept
         : result(no_result), path(nullptr), buf(nullptr), len(0), offset(-1), fd(file), flags(0), mode(0),
-          code(c), state(fs_state::fresh)
+          code(c), state(fs_state::fresh), ctx(nullptr), ctx_err(0)
     {
     }
     fs_op(const fs_op&) = delete;
@@ -57,8 +68,11 @@ struct fs_op {
 /// (parked). Throws goro::panic outside a goroutine, std::bad_alloc or
 /// std::system_error when the runtime cannot take the operation.
 GORO_API bool fs_submit(fs_op& op, std::coroutine_handle<> leaf);
-/// In await_resume: the outcome, -errno or the operation's value; marks the
-/// operation taken.
+/// In await_ready, for an operation with a context: whether the context is
+/// cancelled already; if so the outcome is context_result (nothing is submitted).
+GORO_API bool fs_context_ended(fs_op& op) noexcept;
+/// In await_resume: the outcome, -errno, context_result or the operation's
+/// value; marks the operation taken.
 GORO_API std::int64_t fs_finish(fs_op& op) noexcept;
 /// The destructor of an operation not taken: closes what the operation
 /// leaves unowned (an fd an open returned to a goroutine that never resumed;
