@@ -400,8 +400,13 @@ public:
         auto r = sel_->await_resume();
         if (r.index() == 1)
             return ctx_.err(); // fn runs on; its result is dropped with the record
-        if (job_->error)
-            std::rethrow_exception(job_->error);
+        if (job_->error) {
+            // Taken out of the record first: the exception then dies on this
+            // thread whichever side frees the record (libstdc++'s refcount
+            // on it is invisible to ThreadSanitizer).
+            std::exception_ptr e = std::move(job_->error);
+            std::rethrow_exception(e);
+        }
         if constexpr (std::is_void_v<R>)
             return result<void>();
         else

@@ -3,6 +3,7 @@
 
 #include "base/fatal.hpp"
 
+#include <mutex>
 #include <system_error>
 
 namespace goro::inline GORO_ABI::detail {
@@ -24,6 +25,15 @@ void fatal_errno(const char* what, int neg_errno) noexcept
     } catch (...) { // no memory for the text: the number still says it
         fatal("netpoll: {}: errno {}", what, -neg_errno);
     }
+}
+
+namespace {
+std::mutex ring_mapping_mu;
+} // namespace
+
+void ring_mapping_fence() noexcept
+{
+    std::lock_guard lock(ring_mapping_mu);
 }
 
 } // namespace goro::detail

@@ -27,4 +27,12 @@ std::string errno_text(int neg_errno);
 /// unless the netpoller's invariants are broken.
 [[noreturn]] void fatal_errno(const char* what, int neg_errno) noexcept;
 
+/// Called before a ring is set up and after one is torn down. liburing maps
+/// a ring's queues with the raw mmap system call, which ThreadSanitizer does
+/// not see, so a ring mapped where another thread's old ring was looks like
+/// that thread's writes racing this one's. A lock taken at both ends orders
+/// every teardown before every later setup (for TSan; the kernel already
+/// does). Rings are set up once per P per run: the lock costs nothing.
+void ring_mapping_fence() noexcept;
+
 } // namespace goro::detail

@@ -39,6 +39,7 @@ uring_poller::uring_poller(const uring_support& support, unsigned sq_entries, do
     io_uring_params params{};
     params.flags = support.setup_flags | IORING_SETUP_CQSIZE;
     params.cq_entries = 4 * sq_entries;
+    ring_mapping_fence();
     if (int r = io_uring_queue_init_params(sq_entries, &ring_, &params); r < 0)
         throw_errno("netpoll: io_uring_setup", r);
     ring_fd_ = ring_.ring_fd;
@@ -54,6 +55,7 @@ uring_poller::uring_poller(const uring_support& support, unsigned sq_entries, do
 uring_poller::~uring_poller()
 {
     io_uring_queue_exit(&ring_);
+    ring_mapping_fence();
 }
 
 std::size_t uring_poller::wait(std::int64_t deadline_ns, std::span<completion> out)
