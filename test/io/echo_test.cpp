@@ -5,6 +5,8 @@
 // lost, and the end of a run drains operations still in flight.
 #include "io_support.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <array>
 #include <atomic>
 #include <filesystem>

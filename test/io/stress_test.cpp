@@ -7,6 +7,8 @@
 
 #include "support/watchdog.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <atomic>
 #include <vector>
 
@@ -66,7 +68,8 @@ goro::task<> stress_main(int pairs, int rounds, stress_result* r)
     socks.reserve(std::size_t(2 * pairs));
     for (int i = 0; i < pairs; ++i) {
         int sv[2];
-        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
+            die("socketpair", -errno);
         socks.push_back(sock::make(sv[0]));
         socks.push_back(sock::make(sv[1]));
     }
