@@ -138,12 +138,10 @@ goro::task<> peer_sends_later(sock* s, goro::chan<int> go_ahead)
 // bytes sent afterwards reach the next recv.
 goro::task<> deadline_main(cancel_result* out)
 {
-    sockaddr_in addr{};
-    sock listener = sock::make(listen_loopback(addr));
-    sock client = sock::make(tcp_socket());
-    auto accepting = goro::spawn(accept_one(listener));
-    co_await connect_to(client, &addr);
-    sock server = sock::make(co_await std::move(accepting));
+    tcp_pair pair;
+    co_await connect_pair(pair);
+    sock& client = pair.client;
+    sock& server = pair.server;
     goro::chan<int> go_ahead(0);
     goro::go(peer_sends_later(&client, go_ahead));
 
@@ -163,9 +161,7 @@ goro::task<> deadline_main(cancel_result* out)
     out->second = n;
     out->data.assign(buf, have);
     co_await go_ahead.recv();
-    server.close();
-    client.close();
-    listener.close();
+    pair.close();
 }
 
 goro::task<> recv_parked(sock* s, std::atomic<d::ring_op*>* op_out, int* result, goro::wait_group* wg)
@@ -188,21 +184,16 @@ goro::task<> canceller(std::atomic<d::ring_op*>* op)
 // the kernel's final completion, with -ECANCELED.
 goro::task<> cancel_main(int* result)
 {
-    sockaddr_in addr{};
-    sock listener = sock::make(listen_loopback(addr));
-    sock client = sock::make(tcp_socket());
-    auto accepting = goro::spawn(accept_one(listener));
-    co_await connect_to(client, &addr);
-    sock server = sock::make(co_await std::move(accepting));
+    tcp_pair pair;
+    co_await connect_pair(pair);
+    sock& server = pair.server;
     std::atomic<d::ring_op*> op{nullptr};
     goro::wait_group wg;
     wg.add(1);
     goro::go(recv_parked(&server, &op, result, &wg)); // runs first at 1 P and parks
     goro::go(canceller(&op));
     co_await wg.wait();
-    server.close();
-    client.close();
-    listener.close();
+    pair.close();
 }
 
 goro::task<> recv_forever(sock* s, goro::wait_group* parked)

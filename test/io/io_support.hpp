@@ -190,5 +190,27 @@ inline goro::task<int> send_all(sock& s, const char* buf, std::size_t n)
     co_return int(done);
 }
 
+// A loopback TCP connection: its listener, the connecting side and the
+// accepted side.
+struct tcp_pair {
+    sock listener, client, server;
+    void close()
+    {
+        server.close();
+        client.close();
+        listener.close();
+    }
+};
+
+inline goro::task<> connect_pair(tcp_pair& p)
+{
+    sockaddr_in addr{};
+    p.listener = sock::make(listen_loopback(addr));
+    p.client = sock::make(tcp_socket());
+    auto accepting = goro::spawn(accept_one(p.listener));
+    co_await connect_to(p.client, &addr);
+    p.server = sock::make(co_await std::move(accepting));
+}
+
 } // namespace
 } // namespace goro_test
