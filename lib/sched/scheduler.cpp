@@ -135,9 +135,10 @@
 // spinner that goes idle again claims the duty. A wake that finds the duty
 // P awake is kept by the poller (its next wait returns at once) and costs a
 // spurious loop.
-// A P that found no work does not park while a timer is due within 50 us
-// (timer_soon): a spinner keeps spinning, and the only P of a run keeps
-// looking; parking and waking again cost more than that (see timer_soon).
+// A P that found no work does not park while a timer is due within 50 us:
+// a spinner keeps spinning while any heap has one (timer_soon), and a P that
+// may not spin keeps looking while its own heap has one (own_timer_soon);
+// parking and waking again cost more than that (see timer_soon).
 // Goroutines that fires wake (sleep, select's after; ready_in_order) go to
 // the firing P's `woken` array, up to 64, in deadline order, and step 0
 // runs them before anything else; a check fires only as many timers as the
@@ -592,7 +593,7 @@ goroutine* scheduler::find_runnable(p_state& p)
                 continue;
             }
             p.spin_until = 0;
-        } else if (ps_.size() == 1 && timer_soon(now)) { // the only P: wait for it here
+        } else if (own_timer_soon(p, now)) { // step 0 will fire it: wait for it here
             for (int i = 0; i < 64; ++i)
                 cpu_relax();
             continue;
@@ -721,6 +722,18 @@ bool scheduler::run_others_timers(p_state& p, std::int64_t now) noexcept
 bool scheduler::timer_soon(std::int64_t now) const noexcept
 {
     return earliest_timer() <= now + timer_spin_ns;
+}
+
+// Whether a timer of p's own heap is due within timer_spin_ns. A P that may
+// not spin (enough others already do) keeps looking instead of parking then:
+// with 2 Ps, the second to run dry while timers were due microseconds apart
+// parked and was woken again for each batch, and the membarriers of those
+// parks were half of the timers benchmark's wake phase. Only its own heap
+// counts: the spinners run the others', and at most every P waits like this
+// for the next of its own deadlines, never longer than timer_spin_ns.
+bool scheduler::own_timer_soon(const p_state& p, std::int64_t now) const noexcept
+{
+    return p.timers.earliest.load(std::memory_order_relaxed) <= now + timer_spin_ns; // relaxed: a hint; step 0 locks
 }
 
 std::int64_t scheduler::earliest_timer() const noexcept

@@ -145,6 +145,7 @@ private:
     bool run_others_timers(p_state& p, std::int64_t now) noexcept;
     std::int64_t earliest_timer() const noexcept;
     bool timer_soon(std::int64_t now) const noexcept;
+    bool own_timer_soon(const p_state& p, std::int64_t now) const noexcept;
     void drain() noexcept;
     bool drain_pass() noexcept;
     static void tell_drain_waits_for(const goroutine& g) noexcept;

@@ -11,7 +11,8 @@
 // # Fields of a runtime_timer
 //   when   the deadline; written under the lock of the heap it goes into,
 //          read by that heap's lock holders and by the thread firing it.
-//   index  its position in that heap; under the heap's lock.
+//   slot   its slot in that heap's table of positions (timer_heap.hpp);
+//          under the heap's lock.
 //   heap   the heap that holds it, or nullptr. Written only under that
 //          heap's lock (set on push, cleared on removal, pop and the end of a
 //          run); read without it to find which lock to take, then re-read
@@ -94,7 +95,7 @@ bool unlink(runtime_timer& t) noexcept
         std::lock_guard lock(h->mu);
         if (t.heap.load(std::memory_order_relaxed) != h) // relaxed: written under h->mu, which we hold
             continue; // moved or fired meanwhile
-        const bool was_top = t.index == 0;
+        const bool was_top = h->position_of(t) == 0;
         h->remove(t);
         t.heap.store(nullptr, std::memory_order_seq_cst);
         if (was_top)
@@ -131,7 +132,7 @@ bool insert_timer(timer_heap& h, runtime_timer& t, std::int64_t when) noexcept
     t.when = when;
     h.push(t);
     t.heap.store(&h, std::memory_order_seq_cst);
-    if (t.index != 0)
+    if (h.position_of(t) != 0)
         return false;
     h.publish_lowered();
     return true;
@@ -157,7 +158,7 @@ std::size_t run_timers(timer_heap& h, std::int64_t now, std::size_t max) noexcep
             // The next node to fire is cold (a sleeper's frame, one of
             // thousands): fetch it while this one fires.
             if (!h.empty())
-                __builtin_prefetch(h.nodes.front().t, 1);
+                __builtin_prefetch(h.top(), 1);
         }
         t->fire(*t);
         t->firing.store(nullptr, std::memory_order_release); // release: pairs with disarm's acquire
@@ -169,9 +170,9 @@ std::size_t run_timers(timer_heap& h, std::int64_t now, std::size_t max) noexcep
 void clear_timers(timer_heap& h) noexcept
 {
     std::lock_guard lock(h.mu);
-    for (const timer_heap::entry& e : h.nodes)
-        e.t->heap.store(nullptr, std::memory_order_seq_cst); // seq_cst: see "The end of a run"
-    h.nodes.clear();
+    h.clear([](runtime_timer& t) {
+        t.heap.store(nullptr, std::memory_order_seq_cst); // seq_cst: see "The end of a run"
+    });
     h.publish();
 }
 

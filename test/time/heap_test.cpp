@@ -21,7 +21,8 @@ void no_fire(runtime_timer&) noexcept {}
 
 // Random pushes, removals of arbitrary members and pops, keeping at most
 // `cap` nodes; after every operation the heap's top and its published
-// earliest deadline match the reference, and every index is right.
+// earliest deadline match the reference, and every slot and position is
+// right.
 void run_random(std::uint32_t seed, std::size_t cap, int ops, std::int64_t when_range)
 {
     std::mt19937_64 rng(seed);

@@ -55,7 +55,7 @@ struct runtime_timer {
     std::int64_t when = 0;
     std::atomic<timer_heap*> heap{nullptr};
     std::atomic<const void*> firing{nullptr};
-    std::uint32_t index = 0;
+    std::uint32_t slot = 0;
 };
 
 /// Nanoseconds in `d`, rounded up (a wait never ends early), clamped to
