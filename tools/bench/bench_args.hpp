@@ -28,3 +28,9 @@ inline void print_ns_per_op(const char* name, std::chrono::steady_clock::duratio
     double ns = std::chrono::duration<double, std::nano>(elapsed).count();
     std::printf("%s ns_per_op %.1f\n", name, ns / static_cast<double>(n));
 }
+
+/// Prints the one line compare.sh reads, "<name> ms <elapsed in milliseconds>".
+inline void print_ms(const char* name, std::chrono::steady_clock::duration elapsed)
+{
+    std::printf("%s ms %.1f\n", name, std::chrono::duration<double, std::milli>(elapsed).count());
+}

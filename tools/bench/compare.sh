@@ -6,11 +6,11 @@
 #   BENCHMARK   spawn, yield_ping, park_mem, chan_pingpong_p1, chan_pingpong_p2,
 #               chan_mpmc_buffered, chan_mpmc_unbuffered, select, mutex,
 #               timers_wall, timers_late_mean, timers_late_max, select_after,
-#               file_rw, wake_latency (default: all). The _p1/_p2 entries
-#               run one program at a fixed P count (wake_latency always at
-#               2); the timers_* entries read one figure each of the timers
-#               program; a program's name (chan_pingpong, timers) stands for
-#               all its entries.
+#               file_rw, wake_latency, skynet, ring, sieve (default: all).
+#               The _p1/_p2 entries run one program at a fixed P count
+#               (wake_latency always at 2); the timers_* entries read one
+#               figure each of the timers program; a program's name
+#               (chan_pingpong, timers) stands for all its entries.
 #   -k RUNS     runs per side and benchmark (default 5, or $BENCH_RUNS)
 #
 # Environment:
@@ -46,7 +46,7 @@ done
 shift $((OPTIND - 1))
 # Every benchmark entry, in the order they run by default.
 all=(spawn yield_ping park_mem chan_pingpong_p1 chan_pingpong_p2 chan_mpmc_buffered chan_mpmc_unbuffered select mutex
-    timers_wall timers_late_mean timers_late_max select_after file_rw wake_latency)
+    timers_wall timers_late_mean timers_late_max select_after file_rw wake_latency skynet ring sieve)
 benches=("$@")
 [ ${#benches[@]} -gt 0 ] || benches=("${all[@]}")
 
@@ -62,10 +62,11 @@ done
 #          figure is printed beside it)
 declare -A kind=([spawn]=time [yield_ping]=time [park_mem]=bytes
     [chan_pingpong_p1]=time [chan_pingpong_p2]=time [chan_mpmc_buffered]=time [chan_mpmc_unbuffered]=time [select]=time
-    [mutex]=time [timers_wall]=time [timers_late_mean]=limit [timers_late_max]=limit [select_after]=limit [file_rw]=time [wake_latency]=time)
+    [mutex]=time [timers_wall]=time [timers_late_mean]=limit [timers_late_max]=limit [select_after]=limit [file_rw]=time [wake_latency]=time
+    [skynet]=time [ring]=time [sieve]=time)
 declare -A bar=([spawn]=5 [park_mem]=0.1
     [chan_pingpong_p1]=2 [chan_pingpong_p2]=2 [chan_mpmc_buffered]=2 [chan_mpmc_unbuffered]=2 [select]=2
-    [mutex]=2 [timers_wall]=1 [timers_late_mean]=1000 [select_after]=20)
+    [mutex]=2 [timers_wall]=1 [timers_late_mean]=1000 [select_after]=20 [skynet]=10 [ring]=10 [sieve]=5)
 # An entry runs the programs bench_<program> and go/<program>, where program
 # is ${program[entry]}, or the entry's own name. An entry in fixed_procs runs
 # at that P count on both sides instead of $procs.
