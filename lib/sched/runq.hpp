@@ -44,16 +44,16 @@ public:
     /// Owner only. Puts `it` in runnext (`next`) or at the tail. If the ring is
     /// full, calls `overflow(Item* const* items, std::uint32_t n)` with the
     /// older half of the ring plus the item (n <= overflow_max), oldest first;
-    /// those items have left the queue.
+    /// those items have left the queue. Returns false if the put only filled
+    /// an empty runnext, true if an item went to the ring (or the sink).
     template <class Sink>
-    void put(Item* it, bool next, Sink&& overflow)
+    bool put(Item* it, bool next, Sink&& overflow)
     {
         if (next) {
-            // seq_cst: publishes `it` to thieves and is the StoreLoad barrier
-            // of the scheduler's wake protocol (see scheduler.cpp).
+            // seq_cst: thieves may take the old one at the same moment.
             Item* old = runnext_.exchange(it, std::memory_order_seq_cst);
             if (!old)
-                return;
+                return false;
             it = old; // kick the old runnext to the tail
         }
         for (;;) {
@@ -62,10 +62,10 @@ public:
             if (t - h < Capacity) {
                 slots_[t % Capacity].store(it, std::memory_order_relaxed);
                 tail_.store(t + 1, std::memory_order_release); // release: publishes the slot
-                return;
+                return true;
             }
             if (put_slow(it, h, t, overflow))
-                return;
+                return true;
             // a thief moved head; the ring has room now
         }
     }
@@ -139,12 +139,12 @@ public:
         return it;
     }
 
-    /// Any thread; a snapshot.
-    bool empty() const noexcept
+    /// Any thread; a snapshot of the ring, runnext not included.
+    bool ring_empty() const noexcept
     {
         std::uint32_t h = head_.load(std::memory_order_acquire);
         std::uint32_t t = tail_.load(std::memory_order_acquire);
-        return h == t && runnext_.load(std::memory_order_seq_cst) == nullptr;
+        return h == t;
     }
 
     /// Any thread; a snapshot (runnext included).
@@ -156,6 +156,8 @@ public:
     }
 
     bool has_runnext() const noexcept { return runnext_.load(std::memory_order_acquire) != nullptr; }
+    /// Any thread; what runnext holds (a snapshot, to compare, never to run).
+    const Item* peek_next() const noexcept { return runnext_.load(std::memory_order_relaxed); }
 
 private:
     // Hands half of a full ring plus `it` to `overflow`. Fails if a thief

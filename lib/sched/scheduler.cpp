@@ -77,7 +77,28 @@
 // while every other P, busy with its own yielder, never steals it (measured:
 // a yield ping-pong went from ~0.1 to ~4 us per round under a compile load).
 // A thread that owns no P puts the G on the global queue under mu_. Every
-// submission then checks whether a P must be woken.
+// submission that reaches a run queue's ring or the global queue then checks
+// whether a P must be woken. One that only fills an empty runnext does not:
+// the P that filled it is running and takes it as soon as its current G
+// stops, and an idle P woken for it found nothing to steal, parked again
+// and was woken again at the next hop. In a ring of goroutines passing a
+// counter at 2 Ps, that cycle (a membarrier per park, a spinner reading the
+// busy P's queue) cost 70-90 ns a hop against 52-55 at 1 P; without it, 2 Ps
+// run the ring at the 1-P figure. For the same reason an idle P's re-check
+// before parking (any_work_visible) looks at rings and the global queue, not
+// at runnexts.
+// The runnext watch bounds the wait of a goroutine in a runnext whose P keeps
+// running something else (a stackless G that never suspends would strand it
+// for good): while other Ps run, the idle P on timer duty ("Timers") wakes
+// every runnext_patience_ns and compares each running P's (current G,
+// runnext G) with what it saw at its previous look; the same pair twice
+// means that P has not scheduled since, and the duty P goes spinning, whose
+// last steal pass takes the runnext. So a readied G waits at most about
+// twice the patience (1 ms) for a P that never yields, and an idle P wakes
+// at most 2,000 times a second while another P runs (none when every P is
+// idle). Rejected: waking for every runnext put, as Go does (the cycle
+// above); a private, unstealable next slot (a readied G would wait for the
+// readier's next suspension, however long).
 //
 // # Spinning and parking (no lost wakeups)
 // A P with nothing local is "spinning" while it looks for work elsewhere; at
@@ -93,8 +114,9 @@
 // G (and takes itself off idle_ to go get it). The pair is asymmetric
 // (barrier.hpp): the light one costs the hot submit path nothing but a
 // compiler barrier, the heavy one is a membarrier(2) on the rare idle path.
-// A G put in runnext is published by a seq_cst exchange, itself a full
-// barrier. A submission to the global queue is ordered by mu_. Go only
+// A G put in runnext wakes no one (see "Submitting work"); the ring put of a
+// G it kicked out takes the light barrier. A submission to the global queue
+// is ordered by mu_. Go only
 // re-checks when the idler was spinning, relying on the submitter to run its
 // own queue; we always re-check, because a stackless G that never yields
 // would strand that work.
@@ -626,7 +648,9 @@ goroutine* scheduler::find_runnable(p_state& p)
         for (;;) {
             // The timer duty (see "Timers"): at most one idle P waits until
             // the earliest deadline over all heaps; the others until woken.
-            std::int64_t deadline = -1;
+            // While other Ps run, the duty P also watches their runnexts
+            // (see "Submitting work").
+            std::int64_t timer_deadline = -1;
             p_state* no_one = nullptr;
             p.timer_wait_until.store(timer_heap::none, std::memory_order_seq_cst); // seq_cst: read by timer_armed after its duty load
             const bool duty = timer_duty_.compare_exchange_strong(no_one, &p, std::memory_order_seq_cst);
@@ -634,7 +658,14 @@ goroutine* scheduler::find_runnable(p_state& p)
                 const std::int64_t e = earliest_timer(); // after the claim: see "Timers"
                 p.timer_wait_until.store(e, std::memory_order_seq_cst); // seq_cst: as above
                 if (e != timer_heap::none)
-                    deadline = e;
+                    timer_deadline = e;
+            }
+            std::int64_t deadline = timer_deadline;
+            std::int64_t watch_end = -1; // the runnext watch's next look (duty only)
+            if (duty && others_running(p)) {
+                watch_end = monotonic_ns() + runnext_patience_ns;
+                if (deadline < 0 || watch_end < deadline)
+                    deadline = watch_end;
             }
             // Wait in the poller until a wake, a completion or the deadline (a
             // deadline already passed only polls). A completion's goroutines
@@ -644,7 +675,7 @@ goroutine* scheduler::find_runnable(p_state& p)
             bool due = false;
             if (duty) {
                 timer_duty_.store(nullptr, std::memory_order_seq_cst); // seq_cst: timer_armed loads it
-                due = deadline >= 0 && deadline <= monotonic_ns();
+                due = timer_deadline >= 0 && timer_deadline <= monotonic_ns();
             }
             if (stopping_.load(std::memory_order_acquire)) {
                 for (std::size_t i = 0; i < n; ++i)
@@ -660,7 +691,7 @@ goroutine* scheduler::find_runnable(p_state& p)
             }
             if (!p.idle.load(std::memory_order_acquire)) // acquire: pairs with wakep's release
                 break;
-            if (due) { // go run them, spinning
+            if (due || (watch_end >= 0 && monotonic_ns() >= watch_end && runnext_starved(p))) { // run them, or steal it
                 leave_idle_list(p); // if a waker popped us first, it counted us as spinning
                 break;
             }
@@ -787,7 +818,38 @@ bool scheduler::any_work_visible() const noexcept
     if (global_size_.load(std::memory_order_acquire) > 0)
         return true;
     for (auto& q : ps_)
-        if (!q->runq_.empty())
+        if (!q->runq_.ring_empty()) // runnext is its owner's (see "Submitting work")
+            return true;
+    return false;
+}
+
+// The runnext watch (see "Submitting work"), by the P on timer duty after a
+// wait that ended with nothing to do: true if some P still runs the same
+// goroutine, with the same one in its runnext, as at the duty's last look
+// (at least runnext_patience_ns ago); then the caller goes to steal it.
+// Records what it sees for the next look.
+bool scheduler::runnext_starved(p_state& p) noexcept
+{
+    bool starved = false;
+    for (auto& q : ps_) {
+        if (q.get() == &p)
+            continue;
+        const goroutine* running = q->current.load(std::memory_order_relaxed); // relaxed: a hint
+        const goroutine* next = q->runq_.peek_next();
+        if (running && next && running == q->watch_running && next == q->watch_next)
+            starved = true;
+        q->watch_running = running;
+        q->watch_next = next;
+    }
+    return starved;
+}
+
+// Whether some other P is running a goroutine: then the P on timer duty
+// bounds its wait by runnext_patience_ns, to watch their runnexts.
+bool scheduler::others_running(const p_state& p) const noexcept
+{
+    for (auto& q : ps_)
+        if (q.get() != &p && q->current.load(std::memory_order_relaxed)) // relaxed: a hint
             return true;
     return false;
 }
@@ -886,11 +948,9 @@ void scheduler::global_put_many(goroutine* const* gs, std::uint32_t n) noexcept
 
 void scheduler::put_local(p_state& p, goroutine& g, bool next) noexcept
 {
-    p.runq_.put(&g, next, [this](goroutine* const* gs, std::uint32_t n) { global_put_many(gs, n); });
-    if (next)
-        wake_if_needed_after_rmw(); // runnext's seq_cst exchange was the barrier
-    else
+    if (p.runq_.put(&g, next, [this](goroutine* const* gs, std::uint32_t n) { global_put_many(gs, n); }))
         wake_if_needed();
+    // else it only filled runnext: this P runs it next, no wake (see "Submitting work")
 }
 
 void scheduler::wake_if_needed() noexcept

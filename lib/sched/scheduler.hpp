@@ -65,6 +65,12 @@ struct p_state {
     /// "Timers" in scheduler.cpp.
     std::atomic<std::int64_t> timer_wait_until{timer_heap::none};
 
+    // --- The P on timer duty only (the duty's CAS orders its holders) ---
+    /// What this P ran, and held in its runnext, at the duty's last look
+    /// (scheduler.cpp, "Submitting work"): identities, never dereferenced.
+    const goroutine* watch_running = nullptr;
+    const goroutine* watch_next = nullptr;
+
     // --- Owner thread only ---
     /// Goroutines this P's timer fires woke, in deadline order, run before
     /// anything else (see "Timers" in scheduler.cpp).
@@ -86,6 +92,10 @@ public:
     static constexpr std::int64_t useful_busy_ns = 100'000;
     static constexpr std::uint32_t max_steal_backoff_shift = 5; // back-off up to 1us << 5 = 32us
     static constexpr std::int64_t timer_spin_ns = 50'000; // a timer due this soon: do not park (timer_soon)
+    /// The period of the runnext watch: a goroutine left in a running P's
+    /// runnext for two looks (up to twice this) is stolen ("Submitting work"
+    /// in scheduler.cpp).
+    static constexpr std::int64_t runnext_patience_ns = 500'000;
 
     explicit scheduler(unsigned procs);
     ~scheduler();
@@ -146,6 +156,8 @@ private:
     std::int64_t earliest_timer() const noexcept;
     bool timer_soon(std::int64_t now) const noexcept;
     bool own_timer_soon(const p_state& p, std::int64_t now) const noexcept;
+    bool runnext_starved(p_state& p) noexcept;
+    bool others_running(const p_state& p) const noexcept;
     void drain() noexcept;
     bool drain_pass() noexcept;
     static void tell_drain_waits_for(const goroutine& g) noexcept;

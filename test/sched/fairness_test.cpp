@@ -192,3 +192,38 @@ TEST_CASE("fairness: a goroutine queued behind a P that never yields is stolen, 
     CHECK(result.exact_sums == rounds);
     CHECK(result.stolen == rounds);
 }
+
+namespace {
+goro::task<void> receive_then_flag(goro::chan<int> ch, std::atomic<bool>* flag)
+{
+    auto v = co_await ch.recv();
+    flag->store(v.has_value());
+}
+} // namespace
+
+TEST_CASE("fairness: a goroutine readied into the runnext of a P that never yields is stolen", "[fairness]")
+{
+    // A receive readied by this P's send lands in its runnext, which wakes
+    // no other P; an idle P comes for it after its patience runs out.
+    constexpr int rounds = 20;
+    goro::runtime rt(goro::runtime_config{2});
+    auto fn = []() -> goro::task<int> {
+        std::atomic<bool> ran[rounds] = {};
+        int stolen = 0;
+        for (int round = 0; round < rounds; ++round) {
+            goro::chan<int> ch(0);
+            goro::go(receive_then_flag(ch, &ran[round]));
+            while (!ch.try_send(1)) // until the receiver is parked: then this readies it here
+                co_await goro::yield();
+            auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+            while (!ran[round].load() && std::chrono::steady_clock::now() < give_up) {
+            }
+            stolen += ran[round].load();
+        }
+        for (auto& r : ran) // one that was not stolen must still run before `ran` dies
+            while (!r.load())
+                co_await goro::yield();
+        co_return stolen;
+    };
+    CHECK(rt.run(fn()) == rounds); // checked on the test thread (see above)
+}

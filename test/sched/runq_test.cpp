@@ -32,9 +32,11 @@ struct overflow_log {
     }
 };
 
-void put(small_q& q, item* it, bool next)
+// Returns whether an item went to the ring (what tells the scheduler to
+// wake a P).
+bool put(small_q& q, item* it, bool next)
 {
-    q.put(it, next, [](item* const*, std::uint32_t) { FAIL("unexpected overflow"); });
+    return q.put(it, next, [](item* const*, std::uint32_t) { FAIL("unexpected overflow"); });
 }
 
 item* pop(small_q& q, bool allow_next = true)
@@ -58,16 +60,16 @@ TEST_CASE("runq: FIFO order in the ring, runnext first", "[runq][policy]")
     CHECK(pop(q) == &a);
     CHECK(pop(q) == &b);
     CHECK(pop(q) == nullptr);
-    CHECK(q.empty());
+    CHECK((q.ring_empty() && !q.has_runnext()));
 }
 
 TEST_CASE("runq: a new runnext kicks the old one to the tail", "[runq][policy]")
 {
     small_q q;
     item a{1}, b{2}, c{3};
-    put(q, &a, false);
-    put(q, &b, true);
-    put(q, &c, true); // b goes behind a
+    CHECK(put(q, &a, false));
+    CHECK_FALSE(put(q, &b, true)); // only filled runnext
+    CHECK(put(q, &c, true));       // b goes behind a
     CHECK(pop(q) == &c);
     CHECK(pop(q) == &a);
     CHECK(pop(q) == &b);
@@ -116,7 +118,7 @@ TEST_CASE("runq: indices wrap around the ring", "[runq]")
         for (auto& i : it)
             REQUIRE(pop(q) == &i);
     }
-    CHECK(q.empty());
+    CHECK((q.ring_empty() && !q.has_runnext()));
 }
 
 TEST_CASE("runq: put_many appends in order", "[runq]")
@@ -153,8 +155,8 @@ TEST_CASE("runq: runnext is stolen only when asked and the ring is empty", "[run
     put(victim, &a, true);
     CHECK(victim.steal_into(thief, false) == nullptr);
     CHECK(victim.steal_into(thief, true) == &a);
-    CHECK(victim.empty());
-    CHECK(thief.empty());
+    CHECK((victim.ring_empty() && !victim.has_runnext()));
+    CHECK((thief.ring_empty() && !thief.has_runnext()));
 }
 
 TEST_CASE("runq: randomized owner vs thieves, every item taken exactly once", "[runq][stress]")

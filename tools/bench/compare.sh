@@ -65,8 +65,8 @@ declare -A kind=([spawn]=time [yield_ping]=time [park_mem]=bytes
     [mutex]=time [timers_wall]=time [timers_late_mean]=limit [timers_late_max]=limit [select_after]=limit [file_rw]=time [wake_latency]=time
     [skynet]=time [ring]=time [sieve]=time)
 declare -A bar=([spawn]=5 [park_mem]=0.1
-    [chan_pingpong_p1]=2 [chan_pingpong_p2]=2 [chan_mpmc_buffered]=2 [chan_mpmc_unbuffered]=2 [select]=2
-    [mutex]=2 [timers_wall]=1 [timers_late_mean]=1000 [select_after]=20 [skynet]=10 [ring]=10 [sieve]=5)
+    [chan_pingpong_p1]=2 [chan_pingpong_p2]=2 [chan_mpmc_buffered]=2.5 [chan_mpmc_unbuffered]=2 [select]=2
+    [mutex]=2.5 [timers_wall]=1 [timers_late_mean]=1000 [select_after]=20 [skynet]=10 [ring]=10 [sieve]=5)
 # An entry runs the programs bench_<program> and go/<program>, where program
 # is ${program[entry]}, or the entry's own name. An entry in fixed_procs runs
 # at that P count on both sides instead of $procs.
