@@ -45,8 +45,8 @@ public:
     explicit ring_guard(io_uring* ring) noexcept : ring_(ring) {}
     ~ring_guard()
     {
+        auto mapping = ring_mapping_lock();
         io_uring_queue_exit(ring_);
-        ring_mapping_fence();
     }
     ring_guard(const ring_guard&) = delete;
     ring_guard& operator=(const ring_guard&) = delete;
@@ -186,7 +186,7 @@ uring_support probe_uring(unsigned sq_entries)
         params = io_uring_params{};
         params.flags = rung | IORING_SETUP_CQSIZE;
         params.cq_entries = 4 * sq_entries;
-        ring_mapping_fence();
+        auto mapping = ring_mapping_lock();
         r = io_uring_queue_init_params(sq_entries, &ring, &params);
         if (r != -EINVAL)
             break;

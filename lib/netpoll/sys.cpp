@@ -31,9 +31,9 @@ namespace {
 std::mutex ring_mapping_mu;
 } // namespace
 
-void ring_mapping_fence() noexcept
+std::unique_lock<std::mutex> ring_mapping_lock() noexcept
 {
-    std::lock_guard lock(ring_mapping_mu);
+    return std::unique_lock(ring_mapping_mu);
 }
 
 } // namespace goro::detail

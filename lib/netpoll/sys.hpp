@@ -6,6 +6,8 @@
 // functions below turn a -errno into text, an exception or a fatal error.
 #pragma once
 
+#include <mutex>
+
 #include <goro/config.hpp>
 
 #include <cerrno>
@@ -27,12 +29,15 @@ std::string errno_text(int neg_errno);
 /// unless the netpoller's invariants are broken.
 [[noreturn]] void fatal_errno(const char* what, int neg_errno) noexcept;
 
-/// Called before a ring is set up and after one is torn down. liburing maps
-/// a ring's queues with the raw mmap system call, which ThreadSanitizer does
-/// not see, so a ring mapped where another thread's old ring was looks like
-/// that thread's writes racing this one's. A lock taken at both ends orders
-/// every teardown before every later setup (for TSan; the kernel already
-/// does). Rings are set up once per P per run: the lock costs nothing.
-void ring_mapping_fence() noexcept;
+/// Held while a ring is set up or torn down. liburing maps a ring's queues
+/// with the raw mmap system call, which ThreadSanitizer does not see, so a
+/// ring mapped where another thread's old ring was looks like that thread's
+/// writes racing this one's. One lock around every unmapping and every
+/// mapping orders each teardown before any setup that can reuse its
+/// addresses (for TSan; the kernel already does). A lock taken just before
+/// the setup and just after the teardown left a window: a setup could slip
+/// in between another thread's unmapping and its lock. Rings are set up
+/// once per P per run: the lock costs nothing.
+[[nodiscard]] std::unique_lock<std::mutex> ring_mapping_lock() noexcept;
 
 } // namespace goro::detail

@@ -39,8 +39,12 @@ uring_poller::uring_poller(const uring_support& support, unsigned sq_entries, do
     io_uring_params params{};
     params.flags = support.setup_flags | IORING_SETUP_CQSIZE;
     params.cq_entries = 4 * sq_entries;
-    ring_mapping_fence();
-    if (int r = io_uring_queue_init_params(sq_entries, &ring_, &params); r < 0)
+    int r;
+    {
+        auto mapping = ring_mapping_lock();
+        r = io_uring_queue_init_params(sq_entries, &ring_, &params);
+    }
+    if (r < 0)
         throw_errno("netpoll: io_uring_setup", r);
     ring_fd_ = ring_.ring_fd;
     sends_msg_ring_ = doorbell == doorbell_kind::msg_ring && support.msg_ring;
@@ -54,8 +58,8 @@ uring_poller::uring_poller(const uring_support& support, unsigned sq_entries, do
 
 uring_poller::~uring_poller()
 {
+    auto mapping = ring_mapping_lock();
     io_uring_queue_exit(&ring_);
-    ring_mapping_fence();
 }
 
 std::size_t uring_poller::wait(std::int64_t deadline_ns, std::span<completion> out)

@@ -11,8 +11,26 @@
 //   - `runnext` holds the goroutine most recently readied by this P (new
 //     goroutines go to the ring tail instead; see scheduler.cpp); it runs
 //     before the ring (it inherits the time slice of the goroutine that
-//     readied it, so ping-pong pairs stay on one P). The owner swaps it; thieves
-//     take it by CAS only in their last steal pass.
+//     readied it, so ping-pong pairs stay on one P). Thieves take it by CAS,
+//     rarely (their last steal pass, after the owner left it alone a while).
+//
+// # runnext without atomic read-modify-writes on the owner's side
+// The owner fills and empties runnext once per channel handoff: with an
+// exchange and a CAS there, those two locked instructions were a seventh of
+// a hop in a ring of goroutines. So the owner uses plain loads and stores,
+// unless a thief is at it, and the two sides exclude each other with the
+// asymmetric barriers of base/barrier.hpp (Dekker's flags):
+//   owner: owner_in_next = 1 ; light barrier ; if thief_in_next == 0:
+//          plain load/store of runnext ; owner_in_next = 0 (release)
+//          else: owner_in_next = 0, and exchange/CAS runnext instead
+//   thief: thief_in_next 0 -> 1 (CAS: one thief at a time) ; heavy barrier ;
+//          wait for owner_in_next == 0 (acquire), giving up after a while ;
+//          CAS runnext ; thief_in_next = 0
+// The barriers order each side's store before its load, so either the thief
+// sees the owner inside (and waits for its release) or the owner sees the
+// thief (and uses atomic RMWs, which a CAS orders against). A thief pays a
+// membarrier per attempt, so the scheduler tries only when the owner has not
+// touched runnext for a while (scheduler.cpp, steal_work).
 //   - A push into a full ring hands half of it plus the new goroutine to an
 //     overflow sink (the scheduler's global queue), so the ring never blocks.
 // Rejected: Chase-Lev deques (LIFO owner pops need a seq_cst fence per pop and
@@ -25,6 +43,10 @@
 #pragma once
 
 #include <goro/config.hpp>
+#include <goro/detail/asymmetric_barrier.hpp>
+
+#include "base/barrier.hpp"
+#include "base/cpu_relax.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -50,8 +72,14 @@ public:
     bool put(Item* it, bool next, Sink&& overflow)
     {
         if (next) {
-            // seq_cst: thieves may take the old one at the same moment.
-            Item* old = runnext_.exchange(it, std::memory_order_seq_cst);
+            Item* old;
+            if (owner_enter()) {
+                old = runnext_.load(std::memory_order_relaxed);
+                runnext_.store(it, std::memory_order_release); // release: publishes `it` to thieves
+                owner_leave();
+            } else {
+                old = runnext_.exchange(it, std::memory_order_acq_rel); // acq_rel: against the thief's CAS
+            }
             if (!old)
                 return false;
             it = old; // kick the old runnext to the tail
@@ -92,9 +120,8 @@ public:
     {
         from_next = false;
         if (allow_next) {
-            Item* n = runnext_.load(std::memory_order_relaxed);
-            if (n && runnext_.compare_exchange_strong(n, nullptr, std::memory_order_acquire)) {
-                from_next = true; // acquire: pairs with the put of a thief-visible item
+            if (Item* n = take_next()) {
+                from_next = true;
                 return n;
             }
         }
@@ -103,8 +130,7 @@ public:
             std::uint32_t t = tail_.load(std::memory_order_relaxed);
             if (t == h) {
                 if (!allow_next) { // the ring is empty: runnext after all
-                    Item* n = runnext_.load(std::memory_order_relaxed);
-                    if (n && runnext_.compare_exchange_strong(n, nullptr, std::memory_order_acquire)) {
+                    if (Item* n = take_next()) {
                         from_next = true;
                         return n;
                     }
@@ -160,6 +186,63 @@ public:
     const Item* peek_next() const noexcept { return runnext_.load(std::memory_order_relaxed); }
 
 private:
+    // The owner's side of the runnext protocol (see the top of the file):
+    // true if it may use plain accesses until owner_leave().
+    bool owner_enter() noexcept
+    {
+        owner_in_next_.store(1, std::memory_order_relaxed);
+        asymmetric_light_barrier(); // StoreLoad: pairs with the thief's heavy barrier
+        if (thief_in_next_.load(std::memory_order_relaxed) == 0)
+            return true;
+        owner_in_next_.store(0, std::memory_order_release); // release: as in owner_leave
+        return false;
+    }
+    void owner_leave() noexcept
+    {
+        owner_in_next_.store(0, std::memory_order_release); // release: publishes runnext to the waiting thief
+    }
+
+    // Owner: empties runnext; returns what it held.
+    Item* take_next() noexcept
+    {
+        Item* n = runnext_.load(std::memory_order_relaxed);
+        if (!n)
+            return nullptr;
+        if (owner_enter()) {
+            n = runnext_.load(std::memory_order_relaxed); // no thief since the enter: still ours
+            if (n)
+                runnext_.store(nullptr, std::memory_order_relaxed);
+            owner_leave();
+            return n;
+        }
+        return runnext_.compare_exchange_strong(n, nullptr, std::memory_order_acquire) ? n : nullptr;
+    }
+
+    // A thief's side: takes runnext by CAS, or nothing (another thief is at
+    // it, or the owner stayed inside longer than a thief waits).
+    Item* thief_take_next() noexcept
+    {
+        if (!runnext_.load(std::memory_order_relaxed))
+            return nullptr;
+        std::uint32_t no_thief = 0;
+        if (!thief_in_next_.compare_exchange_strong(no_thief, 1, std::memory_order_acquire))
+            return nullptr;
+        asymmetric_heavy_barrier(); // StoreLoad: pairs with the owner's light barrier
+        Item* next = nullptr;
+        for (int spins = 0; owner_in_next_.load(std::memory_order_acquire) != 0; ++spins) { // acquire: pairs with owner_leave
+            if (spins == 1000) { // the owner's thread was preempted inside: not worth waiting for
+                thief_in_next_.store(0, std::memory_order_release);
+                return nullptr;
+            }
+            cpu_relax();
+        }
+        next = runnext_.load(std::memory_order_acquire); // acquire: pairs with the put's release
+        if (next && !runnext_.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel))
+            next = nullptr;
+        thief_in_next_.store(0, std::memory_order_release); // release: the owner's RMWs after it see the CAS
+        return next;
+    }
+
     // Hands half of a full ring plus `it` to `overflow`. Fails if a thief
     // moved head meanwhile.
     template <class Sink>
@@ -186,8 +269,7 @@ private:
             n = n - n / 2;
             if (n == 0) {
                 if (steal_next) {
-                    Item* next = runnext_.load(std::memory_order_acquire);
-                    if (next && runnext_.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) {
+                    if (Item* next = thief_take_next()) {
                         dst[dst_tail % Capacity].store(next, std::memory_order_relaxed);
                         return 1;
                     }
@@ -207,7 +289,9 @@ private:
 
     alignas(64) std::atomic<std::uint32_t> head_{0}; // CAS by owner and thieves
     std::atomic<std::uint32_t> tail_{0};             // written by the owner only
-    std::atomic<Item*> runnext_{nullptr};            // swapped by the owner, CAS by thieves
+    std::atomic<Item*> runnext_{nullptr};            // see "runnext without atomic read-modify-writes"
+    std::atomic<std::uint32_t> owner_in_next_{0};    // 1 while the owner uses plain accesses on runnext_
+    std::atomic<std::uint32_t> thief_in_next_{0};    // 1 while a thief may CAS runnext_
     std::atomic<Item*> slots_[Capacity] = {};
 };
 

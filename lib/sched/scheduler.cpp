@@ -825,7 +825,8 @@ bool scheduler::any_work_visible() const noexcept
 
 // The runnext watch (see "Submitting work"), by the P on timer duty after a
 // wait that ended with nothing to do: true if some P still runs the same
-// goroutine, with the same one in its runnext, as at the duty's last look
+// goroutine (or still none: its thread may be stalled between two), with the
+// same one in its runnext, as at the duty's last look
 // (at least runnext_patience_ns ago); then the caller goes to steal it.
 // Records what it sees for the next look.
 bool scheduler::runnext_starved(p_state& p) noexcept
@@ -836,7 +837,7 @@ bool scheduler::runnext_starved(p_state& p) noexcept
             continue;
         const goroutine* running = q->current.load(std::memory_order_relaxed); // relaxed: a hint
         const goroutine* next = q->runq_.peek_next();
-        if (running && next && running == q->watch_running && next == q->watch_next)
+        if (next && running == q->watch_running && next == q->watch_next)
             starved = true;
         q->watch_running = running;
         q->watch_next = next;
@@ -881,18 +882,30 @@ goroutine* scheduler::steal_work(p_state& p)
                 continue;
             if (stopping_.load(std::memory_order_relaxed))
                 return nullptr;
-            if (last && victim.runq_.has_runnext() && victim.current.load(std::memory_order_relaxed)) {
-                // The victim will likely run its runnext within a few
-                // microseconds; stealing it would break a ping-pong pair.
-                std::int64_t until = monotonic_ns() + 3000;
-                while (monotonic_ns() < until && victim.runq_.has_runnext())
-                    cpu_relax();
-            }
-            if (goroutine* g = victim.runq_.steal_into(p.runq_, last))
+            if (goroutine* g = victim.runq_.steal_into(p.runq_, last && runnext_left_alone(victim)))
                 return g;
         }
     }
     return nullptr;
+}
+
+// Whether victim's runnext holds a G that its P has left alone for 3 us:
+// only then is it worth stealing. A P that is about to run it would, and
+// stealing it would break a ping-pong pair; and a runnext steal costs the
+// thief a membarrier (runq.hpp), so it is not tried at every look.
+bool scheduler::runnext_left_alone(const p_state& victim) const noexcept
+{
+    const goroutine* next = victim.runq_.peek_next();
+    if (!next)
+        return false;
+    const goroutine* running = victim.current.load(std::memory_order_relaxed); // relaxed: a hint
+    const std::int64_t until = monotonic_ns() + 3000;
+    while (monotonic_ns() < until) {
+        if (victim.runq_.peek_next() != next || victim.current.load(std::memory_order_relaxed) != running) // relaxed: a hint
+            return false;
+        cpu_relax();
+    }
+    return true;
 }
 
 // Takes from the global queue under mu_: with max == 1 the oldest G; else

@@ -158,6 +158,7 @@ private:
     bool own_timer_soon(const p_state& p, std::int64_t now) const noexcept;
     bool runnext_starved(p_state& p) noexcept;
     bool others_running(const p_state& p) const noexcept;
+    bool runnext_left_alone(const p_state& victim) const noexcept;
     void drain() noexcept;
     bool drain_pass() noexcept;
     static void tell_drain_waits_for(const goroutine& g) noexcept;

@@ -221,6 +221,63 @@ TEST_CASE("runq: randomized owner vs thieves, every item taken exactly once", "[
     CHECK(bad == 0);
 }
 
+TEST_CASE("runq: runnext passed between the owner's plain accesses and thieves' CAS, every item taken once",
+          "[runq][stress]")
+{
+    // The ring stays empty: every item goes through runnext, which the owner
+    // fills and empties with plain loads and stores unless a thief is at it
+    // (runq.hpp, "runnext without atomic read-modify-writes"). Thieves try
+    // to take it all the time; an item taken twice or never fails the check.
+    constexpr int total = 100000;
+    constexpr int thieves = 2;
+    std::vector<item> items(total);
+    for (int i = 0; i < total; ++i)
+        items[i].id = i;
+    std::vector<std::atomic<int>> taken(total);
+    for (auto& t : taken)
+        t.store(0);
+    small_q owner_q;
+    std::atomic<bool> done{false};
+    std::atomic<long> stolen{0};
+
+    std::vector<std::thread> ts;
+    for (int t = 0; t < thieves; ++t)
+        ts.emplace_back([&] {
+            small_q mine;
+            while (!done.load(std::memory_order_acquire))
+                if (item* it = owner_q.steal_into(mine, true)) {
+                    taken[it->id].fetch_add(1, std::memory_order_relaxed);
+                    stolen.fetch_add(1, std::memory_order_relaxed);
+                }
+        });
+
+    std::mt19937 rng(7);
+    int wrong_source = 0;
+    for (int i = 0; i < total; ++i) {
+        put(owner_q, &items[i], true); // never kicks: runnext is emptied below
+        if (i % 100 == 0) { // leave it to the thieves (bounded, so a broken steal fails instead of hanging)
+            auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+            while (owner_q.has_runnext() && std::chrono::steady_clock::now() < give_up)
+                std::this_thread::yield();
+        }
+        bool from_next = false;
+        if (item* it = owner_q.get(rng() % 4 != 0, from_next)) {
+            wrong_source += !from_next;
+            taken[it->id].fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+    done.store(true, std::memory_order_release);
+    for (auto& t : ts)
+        t.join();
+
+    int bad = 0;
+    for (auto& t : taken)
+        bad += t.load() != 1;
+    CHECK(bad == 0);
+    CHECK(wrong_source == 0);
+    CHECK(stolen.load() >= total / 100); // at least the items left to them
+}
+
 #include "sched/global_queue.hpp"
 
 TEST_CASE("global_queue: FIFO across chunks, whole-chunk pops, chunk reuse", "[runq]")

@@ -11,7 +11,7 @@
 // yields; with more, the goroutines on different Ps contend for the lock's
 // cache line and park when they lose (Go's normal and starvation modes).
 // Exits with status 1 if the counter is not exactly 8*M. Go twin:
-// go/mutex/main.go. Bar (docs/performance.md, "Bars"): at least 2x Go's throughput.
+// go/mutex/main.go. Bar (docs/performance.md, "Bars"): at least 2.5x Go's throughput.
 #include "bench_args.hpp"
 
 #include <goro/go.hpp>
