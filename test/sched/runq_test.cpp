@@ -159,16 +159,26 @@ TEST_CASE("runq: runnext is stolen only when asked and the ring is empty", "[run
     CHECK((thief.ring_empty() && !thief.has_runnext()));
 }
 
+namespace {
+// `n` items numbered 0..n-1, and how many times each was taken.
+struct numbered_items {
+    explicit numbered_items(int n) : all(std::size_t(n)), taken(std::size_t(n))
+    {
+        for (int i = 0; i < n; ++i)
+            all[std::size_t(i)].id = i;
+    }
+    item& operator[](int i) { return all[std::size_t(i)]; }
+    std::vector<item> all;
+    std::vector<std::atomic<int>> taken; // value-initialized: zero
+};
+} // namespace
+
 TEST_CASE("runq: randomized owner vs thieves, every item taken exactly once", "[runq][stress]")
 {
     constexpr int total = 200000;
     constexpr int thieves = 3;
-    std::vector<item> items(total);
-    for (int i = 0; i < total; ++i)
-        items[i].id = i;
-    std::vector<std::atomic<int>> taken(total);
-    for (auto& t : taken)
-        t.store(0);
+    numbered_items items(total);
+    auto& taken = items.taken;
     small_q owner_q;
     std::atomic<bool> done{false};
     std::atomic<long> count{0};
@@ -230,12 +240,8 @@ TEST_CASE("runq: runnext passed between the owner's plain accesses and thieves' 
     // to take it all the time; an item taken twice or never fails the check.
     constexpr int total = 100000;
     constexpr int thieves = 2;
-    std::vector<item> items(total);
-    for (int i = 0; i < total; ++i)
-        items[i].id = i;
-    std::vector<std::atomic<int>> taken(total);
-    for (auto& t : taken)
-        t.store(0);
+    numbered_items items(total);
+    auto& taken = items.taken;
     small_q owner_q;
     std::atomic<bool> done{false};
     std::atomic<long> stolen{0};
