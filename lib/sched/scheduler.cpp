@@ -89,7 +89,8 @@
 // at runnexts.
 // The runnext watch bounds the wait of a goroutine in a runnext whose P keeps
 // running something else (a stackless G that never suspends would strand it
-// for good): while other Ps run, the idle P on timer duty ("Timers") wakes
+// for good): while other Ps are busy (off the idle list), the idle P on timer
+// duty ("Timers") wakes
 // every runnext_patience_ns and compares each running P's (current G,
 // runnext G) with what it saw at its previous look; the same pair twice
 // means that P has not scheduled since, and the duty P goes spinning, whose
@@ -668,7 +669,7 @@ goroutine* scheduler::find_runnable(p_state& p)
             }
             std::int64_t deadline = timer_deadline;
             std::int64_t watch_end = -1; // the runnext watch's next look (duty only)
-            if (duty && others_running(p)) {
+            if (duty && others_busy(p)) {
                 watch_end = monotonic_ns() + runnext_patience_ns;
                 if (deadline < 0 || watch_end < deadline)
                     deadline = watch_end;
@@ -851,12 +852,15 @@ bool scheduler::runnext_starved(p_state& p) noexcept
     return starved;
 }
 
-// Whether some other P is running a goroutine: then the P on timer duty
-// bounds its wait by runnext_patience_ns, to watch their runnexts.
-bool scheduler::others_running(const p_state& p) const noexcept
+// Whether some other P is off the idle list: then the P on timer duty
+// bounds its wait by runnext_patience_ns, to watch their runnexts. (Not
+// "running a goroutine": a P caught between two goroutines at that moment
+// made the duty P sleep without a bound while the ring of goroutines went
+// on for the rest of the run.)
+bool scheduler::others_busy(const p_state& p) const noexcept
 {
     for (auto& q : ps_)
-        if (q.get() != &p && q->current.load(std::memory_order_relaxed)) // relaxed: a hint
+        if (q.get() != &p && !q->idle.load(std::memory_order_relaxed)) // relaxed: a hint
             return true;
     return false;
 }

@@ -157,7 +157,7 @@ private:
     bool timer_soon(std::int64_t now) const noexcept;
     bool own_timer_soon(const p_state& p, std::int64_t now) const noexcept;
     bool runnext_starved(p_state& p) noexcept;
-    bool others_running(const p_state& p) const noexcept;
+    bool others_busy(const p_state& p) const noexcept;
     bool runnext_left_alone(const p_state& victim) const noexcept;
     void drain() noexcept;
     bool drain_pass() noexcept;

@@ -204,8 +204,13 @@ goro::task<void> receive_then_flag(goro::chan<int> ch, std::atomic<bool>* flag)
 TEST_CASE("fairness: a goroutine readied into the runnext of a P that never yields is stolen", "[fairness]")
 {
     // A receive readied by this P's send lands in its runnext, which wakes
-    // no other P; an idle P comes for it after its patience runs out.
-    constexpr int rounds = 20;
+    // no other P. Each round first lets both Ps go idle (a sleep) and then
+    // spins 5 ms, so that the other P is parked, not spinning, when the
+    // send readies the receiver: then only the runnext watch of the P on
+    // timer duty can take it (scheduler.cpp, "Submitting work"). On a slow
+    // machine the other P may still be spinning and steal it sooner, which
+    // passes too. A broken watch leaves the receiver to the 60 s give-up.
+    constexpr int rounds = 10;
     goro::runtime rt(goro::runtime_config{2});
     auto fn = []() -> goro::task<int> {
         std::atomic<bool> ran[rounds] = {};
@@ -213,7 +218,11 @@ TEST_CASE("fairness: a goroutine readied into the runnext of a P that never yiel
         for (int round = 0; round < rounds; ++round) {
             goro::chan<int> ch(0);
             goro::go(receive_then_flag(ch, &ran[round]));
-            while (!ch.try_send(1)) // until the receiver is parked: then this readies it here
+            co_await goro::sleep(std::chrono::milliseconds(20));
+            auto spin_end = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
+            while (std::chrono::steady_clock::now() < spin_end) {
+            }
+            while (!ch.try_send(1)) // the receiver is parked by now, or soon: then this readies it here
                 co_await goro::yield();
             auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
             while (!ran[round].load() && std::chrono::steady_clock::now() < give_up) {
