@@ -96,7 +96,7 @@
 // means that P has not scheduled since, and the duty P goes spinning, whose
 // last steal pass takes the runnext. So a readied G waits at most about
 // twice the patience (1 ms) for a P that never yields, and an idle P wakes
-// at most 2,000 times a second while another P runs (none when every P is
+// at most 2,000 times a second while another P is busy (none when every P is
 // idle). Rejected: waking for every runnext put, as Go does (the cycle
 // above); a private, unstealable next slot (a readied G would wait for the
 // readier's next suspension, however long).
