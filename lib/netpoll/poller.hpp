@@ -7,6 +7,10 @@
 // ladder and what selects epoll) and this poller, one per P, on either
 // backend behind one interface: a tagged choice (std::variant), not virtual
 // calls, and backend-specific work stays in uring_poller and epoll_poller.
+// On io_uring each P's poller is a ring of its own; on epoll every fd is
+// registered in one epoll per scheduler (shared_epoll), which one idle P at
+// a time blocks in, and a P's own epoll holds only its doorbell
+// (epoll_poller.hpp, "The shared epoll").
 //
 // # Ownership
 // A poller belongs to the thread that constructs it, its owner: with
@@ -41,9 +45,9 @@
 // goroutine waiting forever). When the kernel refuses submissions until its
 // completions are reaped (-EBUSY, -EAGAIN), the poller moves the CQ into its
 // own backlog, which the next wait() returns first, and retries. epoll
-// operations act at once (epoll_ctl); one that completes there (a nop, a
-// refused registration, a removal) is queued in the poller for the next
-// wait().
+// operations act at once (epoll_ctl on the shared epoll); one that completes
+// there (a nop, a refused registration, a removal) is queued in the poller
+// for the next wait().
 //
 // # Completions
 // The CQ has four entries for each SQ entry. When it overflows anyway, the
@@ -110,7 +114,10 @@
 //     the eventfd stays the default (default_doorbell): no slower, and
 //     simpler (no submission on the waker's ring, no failure path); MSG_RING
 //     stays, selectable, as the measured alternative.
-//   epoll: the eventfd is registered level-triggered and read when reported.
+//   epoll: the eventfd is registered level-triggered in the P's own epoll
+//     and read when reported; while the P sleeps in the shared epoll on its
+//     duty, ring() writes that epoll's break eventfd instead
+//     (epoll_poller.hpp, "The shared epoll").
 //
 // # Deadlines
 // wait()'s deadline is absolute CLOCK_MONOTONIC (base/clock.hpp); the
@@ -136,9 +143,12 @@ class poller {
 public:
     /// On the thread that will own it: a poller on `choice`'s backend
     /// (netpoll_backend() in a runtime). `sq_entries` sizes an io_uring's SQ
-    /// (tests make it tiny); epoll has nothing to size. Throws
-    /// std::system_error when the kernel refuses (fds, memory).
-    explicit poller(const netpoll_choice& choice, unsigned sq_entries = default_sq_entries);
+    /// (tests make it tiny); epoll has nothing to size. An epoll poller
+    /// registers fds in `epoll_set` (the scheduler's, which outlives it), or
+    /// in a shared epoll of its own (nullptr: a poller that stands alone).
+    /// Throws std::system_error when the kernel refuses (fds, memory).
+    explicit poller(const netpoll_choice& choice, unsigned sq_entries = default_sq_entries,
+                    shared_epoll* epoll_set = nullptr);
 
     backend_kind backend() const noexcept
     {
@@ -213,9 +223,10 @@ public:
     /// Owner. The io_uring backend, for preparing submissions; nullptr on
     /// epoll.
     uring_poller* uring() noexcept { return std::get_if<uring_poller>(&impl_); }
-    /// The epoll backend, for registering fds (any thread); nullptr on
-    /// io_uring.
+    /// The epoll backend, whose shared epoll takes fd registrations (any
+    /// thread); nullptr on io_uring.
     epoll_poller* epoll() noexcept { return std::get_if<epoll_poller>(&impl_); }
+    const epoll_poller* epoll() const noexcept { return std::get_if<epoll_poller>(&impl_); }
 
     /// Owner. Hands queued operations to the kernel now, without waiting.
     void flush()
@@ -227,8 +238,9 @@ public:
     /// Owner. Whether a non-blocking wait() may find something without
     /// blocking: io_uring answers from the rings' shared memory (completions
     /// posted, completions the kernel holds for the owner, submissions
-    /// queued); epoll only knows completions it decided itself, so its
-    /// caller polls the kernel when it has registrations worth asking about.
+    /// queued); epoll only knows completions it decided itself and whether
+    /// its last poll of the shared epoll filled its buffer, so its caller
+    /// polls the kernel when registrations are worth asking about.
     /// A cheap hint for the scheduler's non-blocking poll; never a system call.
     bool maybe_ready() const noexcept
     {
@@ -260,7 +272,8 @@ public:
     }
 
 private:
-    static std::variant<uring_poller, epoll_poller> make(const netpoll_choice& choice, unsigned sq_entries);
+    static std::variant<uring_poller, epoll_poller> make(const netpoll_choice& choice, unsigned sq_entries,
+                                                          shared_epoll* epoll_set);
 
     std::variant<uring_poller, epoll_poller> impl_;
 };

@@ -14,6 +14,7 @@ doorbell::doorbell()
     if (fd < 0)
         throw_errno("netpoll: eventfd", int(fd));
     fd_ = int(fd);
+    ring_fd_.store(fd_, std::memory_order_relaxed); // relaxed: no waker has the doorbell yet
 }
 
 doorbell::~doorbell() { close(fd_); }
@@ -22,7 +23,9 @@ void doorbell::ring() noexcept
 {
     std::uint64_t one = 1;
     for (;;) {
-        long r = sys_result(write(fd_, &one, sizeof one));
+        // relaxed: notify()'s acquire exchange ordered it after the owner's
+        // ring_via.
+        long r = sys_result(write(ring_fd_.load(std::memory_order_relaxed), &one, sizeof one));
         // -EAGAIN: the counter is at its maximum, so the eventfd is readable
         // already.
         if (r == sizeof one || r == -EAGAIN)
@@ -34,8 +37,13 @@ void doorbell::ring() noexcept
 
 void doorbell::drain() noexcept
 {
+    drain_fd(fd_);
+}
+
+void doorbell::drain_fd(int fd) noexcept
+{
     std::uint64_t count; // an eventfd read takes the whole counter
-    if (long r = sys_result(read(fd_, &count, sizeof count)); r < 0 && r != -EAGAIN)
+    if (long r = sys_result(read(fd, &count, sizeof count)); r < 0 && r != -EAGAIN)
         fatal_errno("doorbell read", int(r));
 }
 

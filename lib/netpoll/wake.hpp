@@ -4,7 +4,9 @@
 // and the eventfd each backend watches (io_uring with a multishot poll, epoll
 // with a level-triggered registration). io_uring's other way to ring, a
 // MSG_RING from the waker's own ring, lives in uring_poller: it uses notify()
-// and, when it cannot post, ring().
+// and, when it cannot post, ring(). An epoll poller on the shared epoll's
+// duty redirects ring() to that epoll's break eventfd while it sleeps there
+// (ring_via; epoll_poller.hpp, "The shared epoll").
 #pragma once
 
 #include <goro/config.hpp>
@@ -39,8 +41,10 @@ public:
     bool notify() noexcept
     {
         // release: pairs with consume()'s acquire, so what the caller wrote
-        // before notify() is visible once the owner returns.
-        if (state_.exchange(notified, std::memory_order_release) != sleeping)
+        // before notify() is visible once the owner returns. acquire: pairs
+        // with prepare_sleep's release, so ring() writes the fd the owner
+        // chose (ring_via) before it slept.
+        if (state_.exchange(notified, std::memory_order_acq_rel) != sleeping)
             return false;
         rings_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
         return true;
@@ -54,9 +58,10 @@ public:
     bool prepare_sleep() noexcept
     {
         std::uint32_t s = idle;
-        // relaxed: the owner publishes nothing by going to sleep; the RMW
-        // alone orders this against every wake().
-        if (state_.compare_exchange_strong(s, sleeping, std::memory_order_relaxed))
+        // release: publishes ring_fd_ (ring_via) to the waker's acquire
+        // exchange; the RMW alone orders this against every wake().
+        // relaxed on failure: consume() acquires.
+        if (state_.compare_exchange_strong(s, sleeping, std::memory_order_release, std::memory_order_relaxed))
             return true;
         consume();
         return false;
@@ -68,6 +73,19 @@ public:
     /// Owner: empties the eventfd, whose writes all belong to wakes the word
     /// already carries.
     void drain() noexcept;
+
+    /// Owner, before prepare_sleep: while it sleeps, ring() writes `fd`
+    /// instead of fd(), because the owner sleeps where only `fd` reaches it
+    /// (the shared epoll's break eventfd). -1: fd() again. A waker that saw
+    /// the owner asleep may still write the old fd after the owner switched
+    /// back: a stale ring, which every wait absorbs.
+    void ring_via(int fd) noexcept
+    {
+        ring_fd_.store(fd < 0 ? fd_ : fd, std::memory_order_relaxed); // relaxed: prepare_sleep's release publishes it
+    }
+
+    /// Any thread: empties the eventfd `fd`.
+    static void drain_fd(int fd) noexcept;
 
     /// How many notify() calls found the owner asleep (each rang it, by the
     /// eventfd or otherwise).
@@ -85,6 +103,7 @@ private:
 
     static constexpr std::uint32_t idle = 0, sleeping = 1, notified = 2;
     int fd_ = -1; // immutable
+    std::atomic<int> ring_fd_{-1}; // where ring() writes: fd_, or what ring_via chose; owner writes
     std::atomic<std::uint32_t> state_{idle};
     std::atomic<std::uint64_t> rings_{0};
 };

@@ -106,7 +106,7 @@ public:
     std::atomic<std::uint32_t> seq{0};
     std::uint32_t index = 0; // immutable: the record's place in the pool
     int fd = -1;             // registration-time fields, published by the epoll_ctl that follows them
-    p_state* owner = nullptr;
+    shared_epoll* set = nullptr; // the scheduler's epoll, which holds the registration
     fd_waiter* next_free = nullptr; // guarded by the pool's lock
 
     std::atomic<std::uintptr_t>& word(io_dir d) noexcept { return d == io_dir::read ? rg : wg; }
@@ -120,7 +120,7 @@ public:
 
 namespace {
 
-// Records are type-stable: chunks are never freed, so the owner may look a
+// Records are type-stable: chunks are never freed, so a P may look a
 // record up from a late event after it was unregistered, and find its seq
 // moved on.
 class fd_pool {
@@ -174,7 +174,7 @@ fd_pool& pool()
     return *p;
 }
 
-// The owner's side of an edge: marks it ready and returns the waiter's
+// The harvesting P's side of an edge: marks it ready and returns the waiter's
 // goroutine if one was parked.
 goroutine* report_edge(fd_waiter& w, io_dir d) noexcept
 {
@@ -184,7 +184,7 @@ goroutine* report_edge(fd_waiter& w, io_dir d) noexcept
     if (old <= edge_ready)
         return nullptr;
     auto* rw = reinterpret_cast<readiness_wait*>(old);
-    w.owner->io.readiness_waiters.fetch_sub(1, std::memory_order_relaxed); // relaxed: a hint (netpoll.hpp)
+    w.set->readiness_waiters.fetch_sub(1, std::memory_order_relaxed); // relaxed: a hint (netpoll.hpp)
     // The word no longer names the waiter; the goroutine finds `ready` when
     // it runs and retries. Read g before it can run.
     return rw->g;
@@ -202,10 +202,10 @@ fd_waiter* fd_register(int fd, int& error)
         fatal("sched: fd_register on the io_uring backend");
     fd_waiter* w = pool().allocate();
     w->fd = fd;
-    w->owner = p;
+    w->set = &ep->shared();
     w->rg.store(no_edge, std::memory_order_relaxed); // relaxed: published by epoll_ctl below
     w->wg.store(no_edge, std::memory_order_relaxed);
-    error = ep->add(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, w->key());
+    error = w->set->add(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, w->key());
     if (error < 0) {
         pool().release(w);
         return nullptr;
@@ -215,7 +215,7 @@ fd_waiter* fd_register(int fd, int& error)
 
 void fd_unregister(fd_waiter* w) noexcept
 {
-    w->owner->io.get().epoll()->remove(w->fd); // an fd closed already left epoll by itself
+    w->set->remove(w->fd); // an fd closed already left epoll by itself
     w->seq.fetch_add(1, std::memory_order_acq_rel); // acq_rel: late events compare against it
     for (io_dir d : {io_dir::read, io_dir::write})
         if (goroutine* g = report_edge(*w, d))
@@ -249,7 +249,7 @@ bool readiness_wait::park(goroutine& waiter, std::coroutine_handle<> leaf, fd_wa
     // relaxed: only a misuse check; the CAS below decides.
     if (word.load(std::memory_order_relaxed) > edge_ready)
         throw goro::panic("goro: two goroutines wait for the same direction of one fd at once");
-    fd->owner->io.readiness_waiters.fetch_add(1, std::memory_order_relaxed); // relaxed: a hint (netpoll.hpp)
+    fd->set->readiness_waiters.fetch_add(1, std::memory_order_relaxed); // relaxed: a hint (netpoll.hpp)
     return detail::park(waiter, leaf, why, &parked, [&] {
         std::uintptr_t expected = no_edge;
         // acq_rel: release publishes this record to report_edge; acquire
@@ -258,7 +258,7 @@ bool readiness_wait::park(goroutine& waiter, std::coroutine_handle<> leaf, fd_wa
             return true;
         // An edge came since the last try: consume it and retry now.
         word.compare_exchange_strong(expected, no_edge, std::memory_order_acq_rel);
-        fd->owner->io.readiness_waiters.fetch_sub(1, std::memory_order_relaxed);
+        fd->set->readiness_waiters.fetch_sub(1, std::memory_order_relaxed);
         return false;
     });
 }
@@ -269,7 +269,7 @@ bool readiness_wait::cancel() noexcept
     // acq_rel: whoever moves the word off this record owns the wake-up.
     if (!fd->word(dir).compare_exchange_strong(self, no_edge, std::memory_order_acq_rel))
         return false;
-    fd->owner->io.readiness_waiters.fetch_sub(1, std::memory_order_relaxed);
+    fd->set->readiness_waiters.fetch_sub(1, std::memory_order_relaxed);
     cancelled = true;
     ready(*g);
     return true;
@@ -287,7 +287,7 @@ bool readiness_wait::withdraw(parked_on& p) noexcept
     std::uintptr_t me = reinterpret_cast<std::uintptr_t>(&self);
     if (!self.fd->word(self.dir).compare_exchange_strong(me, no_edge, std::memory_order_acq_rel))
         return false;
-    self.fd->owner->io.readiness_waiters.fetch_sub(1, std::memory_order_relaxed);
+    self.fd->set->readiness_waiters.fetch_sub(1, std::memory_order_relaxed);
     return true;
 }
 

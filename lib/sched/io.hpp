@@ -37,7 +37,8 @@
 // epoll reports readiness, not results: a goroutine tries the system call
 // on its non-blocking fd, and on EAGAIN waits for the fd to become readable
 // or writable, then tries again. Each fd is registered once, edge-triggered
-// for both directions, with the epoll of the P where it first waits; its
+// for both directions, in the scheduler's shared epoll (netpoll.hpp, "epoll:
+// one shared epoll"), and whichever P harvests an event reports it; its
 // record (fd_waiter) is type-stable (a slot of a pool that never frees), and
 // the epoll data word is its slot plus a sequence number bumped when the fd
 // is unregistered, so a late event for a closed fd is recognized as stale.
@@ -46,7 +47,7 @@
 //   ready    an edge was reported and nobody consumed it
 //   waiter*  a parked goroutine's waiter record
 // The waiter CASes 0 -> waiter* to park (finding `ready`, it consumes it and
-// retries at once); the owner P, on an event, exchanges `ready` in and
+// retries at once); the harvesting P, on an event, exchanges `ready` in and
 // readies the waiter it found; a canceller (deadline, context, the end of a
 // run) CASes waiter* -> 0 and owns the wake-up. Every transition is one RMW
 // of the word, so exactly one side wakes the goroutine. A stale or spurious
@@ -107,10 +108,10 @@ private:
     static bool withdraw(parked_on&) noexcept;
 };
 
-/// An fd's registration with a P's epoll (see the top comment).
+/// An fd's registration with the shared epoll (see the top comment).
 class fd_waiter;
 
-/// Registers `fd` (non-blocking) with the current P's epoll, for both
+/// Registers `fd` (non-blocking) with the scheduler's shared epoll, for both
 /// directions, edge-triggered. Returns nullptr with `error` = -errno if
 /// epoll refuses it. On a worker, epoll backend only.
 fd_waiter* fd_register(int fd, int& error);
@@ -119,8 +120,8 @@ fd_waiter* fd_register(int fd, int& error);
 /// their closed fd).
 void fd_unregister(fd_waiter* w) noexcept;
 
-/// Owner P, epoll backend: the goroutines an fd event of this P's epoll
-/// wakes (at most two), stored in `out`; returns how many.
+/// The P that harvested an event of the shared epoll (epoll backend): the
+/// goroutines it wakes (at most two), stored in `out`; returns how many.
 std::size_t readiness_event(const completion& c, std::span<goroutine*> out) noexcept;
 
 enum class io_dir : std::uint8_t { read, write };

@@ -8,9 +8,9 @@
 
 namespace goro::inline GORO_ABI::detail {
 
-void p_netpoll::start(const netpoll_choice& choice, unsigned sq_entries)
+void p_netpoll::start(const netpoll_choice& choice, unsigned sq_entries, shared_epoll* epoll_set)
 {
-    poller_.emplace(choice, sq_entries);
+    poller_.emplace(choice, sq_entries, epoll_set);
     wakeable_.store(&*poller_, std::memory_order_release); // release: pairs with wake()'s acquire
     sending_ = true;
 }

@@ -27,9 +27,20 @@
 //    the P has operations in flight and the poller may have something
 //    (io_uring answers from shared memory, without a system call).
 // A P that runs one goroutine for a long time reaps nothing meanwhile: its
-// operations' completions wait in its ring. Go's netpoller is shared, so
-// any idle M can reap; here an idle P cannot reach another P's ring. The
-// cooperative budget bounds how long that is for goroutines that await.
+// operations' completions wait in its ring, since an idle P cannot reach
+// another P's ring. The cooperative budget bounds how long that is for
+// goroutines that await.
+//
+// # epoll: one shared epoll
+// On epoll the rings' constraint is absent (any thread may wait on any
+// epoll), so readiness is not tied to a P: every fd is registered in the
+// scheduler's shared epoll, which one idle P at a time blocks in (the
+// duty), and any P that polls harvests it; a P's own epoll holds only its
+// doorbell (lib/netpoll/epoll_poller.hpp, "The shared epoll", with the
+// measurements). A P that ran dry polls it while any goroutine waits for
+// readiness (the scheduler-wide count, shared_epoll::readiness_waiters). A
+// duty P that leaves its idle wait hands the duty to another idle P
+// (scheduler.cpp, "The epoll duty").
 //
 // # Stopping
 // A worker that leaves its loop for good cancels every operation in flight
@@ -77,9 +88,11 @@ inline constexpr unsigned netpoll_sq_entries = GORO_NETPOLL_SQ_ENTRIES;
 
 class p_netpoll {
 public:
-    /// Owner, when its worker starts: builds the poller on this thread.
-    /// Throws std::system_error when the kernel refuses (fds, memory).
-    void start(const netpoll_choice& choice, unsigned sq_entries);
+    /// Owner, when its worker starts: builds the poller on this thread; on
+    /// epoll it registers fds in `epoll_set`, the scheduler's, which
+    /// outlives it. Throws std::system_error when the kernel refuses (fds,
+    /// memory).
+    void start(const netpoll_choice& choice, unsigned sq_entries, shared_epoll* epoll_set);
 
     /// Owner, when its worker leaves for good: cancels what is in flight,
     /// reaps every final completion (the goroutines readied go to `readied`),
@@ -112,21 +125,27 @@ public:
 
     /// Owner. Whether a non-blocking wait() is worth making. io_uring:
     /// operations are in flight and the rings show something (no system
-    /// call). epoll: something was decided at submission, or the P just ran
-    /// dry (`dry`) while goroutines wait for readiness of fds registered here
-    /// (then epoll_wait's system call is worth it).
+    /// call). epoll: something was decided at submission, the last poll
+    /// filled its buffer, or the P just ran dry (`dry`) while goroutines
+    /// wait for readiness of any fd (then epoll_wait's system call is worth
+    /// it).
     bool worth_polling(bool dry) const noexcept
     {
         if (poller_->backend() == backend_kind::uring)
             return keys_.live() != 0 && (poller_->maybe_ready() || cancels_pending_.load(std::memory_order_relaxed));
         // relaxed: a hint; a waiter missed here is found by the P's next look
         // or its blocking wait.
-        return poller_->maybe_ready() || (dry && readiness_waiters.load(std::memory_order_relaxed) != 0);
+        return poller_->maybe_ready() ||
+               (dry && poller_->epoll()->shared().readiness_waiters.load(std::memory_order_relaxed) != 0);
     }
 
-    /// epoll: goroutines parked waiting for readiness reported by this P's
-    /// poller (any thread adds and removes itself).
-    std::atomic<std::int64_t> readiness_waiters{0};
+    /// Owner. epoll: whether the last wait() blocked in the shared epoll on
+    /// its duty (then a P leaving its idle wait hands the duty over).
+    bool waited_on_epoll_duty() noexcept
+    {
+        epoll_poller* ep = poller_->epoll();
+        return ep && ep->held_duty();
+    }
 
     /// Any thread: asks the owner to cancel the operation `key` on its ring
     /// before it next polls or waits (io.hpp, "Cancellation").

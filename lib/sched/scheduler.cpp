@@ -178,6 +178,39 @@
 // that becomes a heap's earliest), waking timer goroutines into runnext
 // (Go's goready: one slot, so a batch lands on the ring tail anyway).
 //
+// # The epoll duty
+// On the epoll backend every fd is registered in one epoll per scheduler
+// (epoll_set_), and one idle P at a time, the one whose wait claimed the
+// duty, blocks in it; the other idle Ps block in their own epoll, which
+// only their doorbell reaches (lib/netpoll/epoll_poller.hpp, "The shared
+// epoll", holds that side and the measurements). Readiness is then
+// reported as long as some P is idle, even while the P that registered the
+// fd runs a goroutine that never suspends; with an epoll per P it waited
+// for that P (0.8-3.2 s, measured). The duty is released inside the wait,
+// so the scheduler's part is the hand-over: a P whose wait held the duty
+// and that leaves its idle wait (for completions, a wake, due timers)
+// rings one idle P, the heir (epoll_heir_, the front of idle_, since wakep
+// pops the back). The heir wakes from its own epoll, finds itself still
+// idle, waits again and claims the duty.
+//   releaser: duty = null (seq_cst, in the wait) ; npidle > 0 (seq_cst) ?
+//             under mu_: heir = front of idle_ if the duty is still free ;
+//             ring the heir
+//   idler:    under mu_: push itself on idle_, npidle++ (seq_cst) ; ... ;
+//             CAS duty null -> self (seq_cst) or block in its own epoll
+// Either the idler's CAS finds the duty free, or the releaser's load sees
+// it counted, and then (its push under mu_ came before the releaser's
+// lock, or its CAS would have found the duty free) finds it in idle_. An
+// heir that leaves the idle list before it claimed (wakep popped it, or it
+// found work) would strand the duty: under the same lock, the P leaving
+// names and rings the next heir if the duty is still free
+// (rename_epoll_heir_locked), so the chain ends only when a P claims the
+// duty or no P is idle. When no P is idle no P needs the duty: the first
+// to go idle claims it. A spurious ring (an heir that finds the duty taken)
+// costs its P one more trip round its wait loop.
+// Rejected: one P per scheduler dedicated to the epoll (a thread with no P
+// to give goroutines to), and waking every idle P at a hand-over (each
+// event would wake them all).
+//
 // # Stopping: no goroutine outlives its run
 // request_stop() sets stopping_ and unparks every P. Workers leave at the top
 // of find_runnable; the G that called it finishes its current resume first.
@@ -328,6 +361,12 @@ void scheduler::run(goroutine& main)
     }
     stopping_.store(false, std::memory_order_relaxed);
     try {
+        if (!epoll_set_ && netpoll_backend().backend == backend_kind::epoll)
+            epoll_set_ = std::make_unique<shared_epoll>(); // before any worker starts: they read it unlocked
+    } catch (const std::exception& e) {
+        fatal("sched: cannot set up the netpoller: {}", e.what());
+    }
+    try {
         start_external(main);
     } catch (...) { // out of memory registering it
         main.continuation.destroy();
@@ -381,6 +420,7 @@ void scheduler::drain() noexcept
         sched_yield();
     tls_drainer = nullptr;
     idle_.clear();
+    epoll_heir_ = nullptr;
     npidle_.store(0, std::memory_order_relaxed);
     nmspinning_.store(0, std::memory_order_relaxed);
     for (auto& p : ps_) {
@@ -523,7 +563,7 @@ void scheduler::worker_main(p_state& p)
 void scheduler::start_netpoll(p_state& p)
 {
     try {
-        p.io.start(netpoll_backend(), netpoll_sq_entries);
+        p.io.start(netpoll_backend(), netpoll_sq_entries, epoll_set_.get());
     } catch (const std::exception& e) {
         fatal("sched: P {} cannot set up its netpoller: {}", p.id, e.what());
     }
@@ -652,6 +692,7 @@ goroutine* scheduler::find_runnable(p_state& p)
             p.spinning = true;
             continue;
         }
+        bool held_epoll_duty = false; // the last wait blocked in the shared epoll ("The epoll duty")
         for (;;) {
             // The timer duty (see "Timers"): at most one idle P waits until
             // the earliest deadline over all heaps; the others until woken.
@@ -679,6 +720,7 @@ goroutine* scheduler::find_runnable(p_state& p)
             // are collected, not readied: readying them now, while this P is
             // still on idle_, would have wakep pick this very P.
             std::size_t n = p.io.wait(deadline, p.polled);
+            held_epoll_duty = p.io.waited_on_epoll_duty();
             bool due = false;
             if (duty) {
                 timer_duty_.store(nullptr, std::memory_order_seq_cst); // seq_cst: timer_armed loads it
@@ -691,6 +733,8 @@ goroutine* scheduler::find_runnable(p_state& p)
             }
             if (n != 0) {
                 leave_idle_list(p); // false: a waker popped us and counted us spinning meanwhile
+                if (held_epoll_duty)
+                    hand_over_epoll_duty(p);
                 for (std::size_t i = 1; i < n; ++i)
                     put_local(p, *p.polled[i], false);
                 p.spinning = true;
@@ -703,6 +747,8 @@ goroutine* scheduler::find_runnable(p_state& p)
                 break;
             }
         }
+        if (held_epoll_duty)
+            hand_over_epoll_duty(p);
         p.spinning = true; // counted in nmspinning_ by wakep or leave_idle_list
     }
 }
@@ -810,14 +856,54 @@ void scheduler::timer_armed(std::int64_t when) noexcept
 
 bool scheduler::leave_idle_list(p_state& p)
 {
-    std::lock_guard lock(mu_);
-    if (!p.idle.load(std::memory_order_relaxed))
-        return false; // popped by wakep, which already counted us as spinning
-    idle_.erase(std::find(idle_.begin(), idle_.end(), &p));
-    p.idle.store(false, std::memory_order_relaxed);
-    npidle_.fetch_sub(1, std::memory_order_seq_cst);
-    nmspinning_.fetch_add(1, std::memory_order_seq_cst);
+    p_state* heir = nullptr;
+    {
+        std::lock_guard lock(mu_);
+        if (!p.idle.load(std::memory_order_relaxed))
+            return false; // popped by wakep, which already counted us as spinning
+        idle_.erase(std::find(idle_.begin(), idle_.end(), &p));
+        p.idle.store(false, std::memory_order_relaxed);
+        npidle_.fetch_sub(1, std::memory_order_seq_cst);
+        nmspinning_.fetch_add(1, std::memory_order_seq_cst);
+        heir = rename_epoll_heir_locked(p);
+    }
+    if (heir)
+        heir->io.wake(&p.io);
     return true;
+}
+
+// A P whose idle wait held the epoll duty left that wait (the duty is
+// released by now): ring an idle P, which wakes from its own epoll, finds
+// itself still idle and claims the duty in its next wait. seq_cst: this
+// load comes after the release, an idle P's claim after its increment
+// ("The epoll duty").
+void scheduler::hand_over_epoll_duty(p_state& self) noexcept
+{
+    if (npidle_.load(std::memory_order_seq_cst) == 0)
+        return;
+    p_state* heir = nullptr;
+    {
+        std::lock_guard lock(mu_);
+        if (!idle_.empty() && epoll_set_->duty_free())
+            heir = epoll_heir_ = idle_.front(); // the longest idle: wakep pops the back
+    }
+    if (heir)
+        heir->io.wake(&self.io);
+}
+
+// Under mu_, as `leaving` leaves the idle list: if it was the heir of the
+// epoll duty and the duty is still free, it will not claim it, so another
+// idle P is named; returns it, for the caller to ring once the lock is
+// released.
+p_state* scheduler::rename_epoll_heir_locked(const p_state& leaving) noexcept
+{
+    if (&leaving != epoll_heir_)
+        return nullptr;
+    epoll_heir_ = nullptr;
+    if (idle_.empty() || !epoll_set_->duty_free())
+        return nullptr;
+    epoll_heir_ = idle_.front();
+    return epoll_heir_;
 }
 
 bool scheduler::any_work_visible() const noexcept
@@ -994,6 +1080,7 @@ void scheduler::wakep() noexcept
     if (!nmspinning_.compare_exchange_strong(zero, 1, std::memory_order_seq_cst))
         return; // someone is already spinning; it will find the work
     p_state* q = nullptr;
+    p_state* heir = nullptr;
     {
         std::lock_guard lock(mu_);
         if (!idle_.empty()) {
@@ -1001,6 +1088,7 @@ void scheduler::wakep() noexcept
             idle_.pop_back();
             q->idle.store(false, std::memory_order_release); // release: pairs with the parked P's acquire
             npidle_.fetch_sub(1, std::memory_order_seq_cst);
+            heir = rename_epoll_heir_locked(*q);
         }
     }
     if (!q) {
@@ -1010,6 +1098,8 @@ void scheduler::wakep() noexcept
     // From this P's ring when the caller is a worker (MSG_RING doorbell).
     p_state* self = tls_p;
     q->io.wake(self ? &self->io : nullptr);
+    if (heir)
+        heir->io.wake(self ? &self->io : nullptr);
 }
 
 void scheduler::reset_spinning(p_state& p) noexcept

@@ -149,6 +149,8 @@ private:
     goroutine* poll_network(p_state& p, bool dry);
     void start_netpoll(p_state& p);
     bool leave_idle_list(p_state& p);
+    void hand_over_epoll_duty(p_state& self) noexcept;
+    p_state* rename_epoll_heir_locked(const p_state& leaving) noexcept;
     void timer_armed(std::int64_t when) noexcept;
     void check_timers(p_state& p) noexcept;
     goroutine* timer_step(p_state& p) noexcept;
@@ -167,6 +169,7 @@ private:
 
     // --- Immutable after init ---
     central_frame_cache central_frames_; // outlives the Ps' caches that feed it
+    std::unique_ptr<shared_epoll> epoll_set_; // epoll backend: made by the first run; outlives the Ps' pollers
     std::vector<std::unique_ptr<p_state>> ps_;
     std::vector<std::uint32_t> coprimes_; // steal orders: start + k*step mod procs
 
@@ -177,6 +180,7 @@ private:
     mutable futex_lock mu_;
     global_queue<goroutine, local_runq::overflow_max> global_;
     std::vector<p_state*> idle_;
+    p_state* epoll_heir_ = nullptr; // the idle P last rung to take the epoll duty over ("The epoll duty")
 
     // --- Atomics (see "Spinning and parking" in scheduler.cpp) ---
     std::atomic<std::uint32_t> global_size_{0}; // == global_.size(); written under mu_, read without it

@@ -14,11 +14,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace goro_test {
 // Each test binary gets its own copy (the awaiters hold lambdas, whose types
@@ -188,6 +190,42 @@ inline goro::task<int> send_all(sock& s, const char* buf, std::size_t n)
         done += std::size_t(r);
     }
     co_return int(done);
+}
+
+// `pairs` Unix socketpairs, registered on the current P (epoll): sockets
+// 2i and 2i+1 are the two ends of pair i.
+inline std::vector<sock> socket_pairs(int pairs)
+{
+    std::vector<sock> socks;
+    socks.reserve(std::size_t(2 * pairs));
+    for (int i = 0; i < pairs; ++i) {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
+            die("socketpair", -errno);
+        socks.push_back(sock::make(sv[0]));
+        socks.push_back(sock::make(sv[1]));
+    }
+    return socks;
+}
+
+// One side of a byte ping-pong on `s`: `rounds` round trips, the starting
+// side sending first; counts each in `progress`. Returns the rounds done
+// (fewer if a call failed).
+inline goro::task<int> ping_pong(sock& s, bool starts, int rounds, std::atomic<long>& progress)
+{
+    char b = 'x';
+    int ok = 0;
+    for (int i = 0; i < rounds; ++i) {
+        if (starts && co_await send_all(s, &b, 1) != 1)
+            break;
+        if (co_await recv_some(s, &b, 1) != 1)
+            break;
+        if (!starts && co_await send_all(s, &b, 1) != 1)
+            break;
+        ++ok;
+        progress.fetch_add(1, std::memory_order_relaxed); // relaxed: a count, read by watchers
+    }
+    co_return ok;
 }
 
 // A loopback TCP connection: its listener, the connecting side and the

@@ -20,19 +20,7 @@ std::atomic<long> progress{0};
 
 goro::task<> bounce_bytes(sock* s, bool starts, int rounds, int* done, goro::wait_group* wg)
 {
-    char b = 'x';
-    int ok = 0;
-    for (int i = 0; i < rounds; ++i) {
-        if (starts && co_await send_all(*s, &b, 1) != 1)
-            break;
-        if (co_await recv_some(*s, &b, 1) != 1)
-            break;
-        if (!starts && co_await send_all(*s, &b, 1) != 1)
-            break;
-        ++ok;
-        progress.fetch_add(1, std::memory_order_relaxed);
-    }
-    *done = ok;
+    *done = co_await ping_pong(*s, starts, rounds, progress);
     wg->done();
 }
 
@@ -64,15 +52,7 @@ goro::task<> stress_main(int pairs, int rounds, stress_result* r)
 {
     r->byte_rounds.assign(std::size_t(2 * pairs), -1);
     r->value_rounds.assign(std::size_t(2 * pairs), -1);
-    std::vector<sock> socks;
-    socks.reserve(std::size_t(2 * pairs));
-    for (int i = 0; i < pairs; ++i) {
-        int sv[2];
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
-            die("socketpair", -errno);
-        socks.push_back(sock::make(sv[0]));
-        socks.push_back(sock::make(sv[1]));
-    }
+    std::vector<sock> socks = socket_pairs(pairs);
     goro::wait_group wg;
     wg.add(4 * pairs);
     for (int i = 0; i < pairs; ++i) {
