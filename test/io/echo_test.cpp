@@ -276,13 +276,23 @@ goro::task<> open_dev_null(int* result)
     *result = co_await op; // never resumes: the run ends first
 }
 
-// main yields once so the opener runs and parks (its SQE still queued), then
-// returns: at 1 P the worker takes main from the global queue before it
-// polls, so the open reaches the kernel only when the worker stops.
+goro::task<> wake_main(goro::chan<int> c)
+{
+    co_await c.send(1);
+}
+
+// At 1 P: main parks; the opener runs and parks with its SQE still queued;
+// wake_main readies main into the P's runnext, and main returns. The P's
+// local queue never runs empty meanwhile and the global queue is not used,
+// so the P never polls (find_runnable's steps 3 and 4) and the open
+// reaches the kernel only when the worker stops.
 goro::task<> end_with_open_in_flight(int* result)
 {
+    goro::chan<int> c(0);
     goro::go(open_dev_null(result));
-    co_await goro::yield();
+    goro::go(wake_main(c));
+    auto v = co_await c.recv();
+    (void)v;
 }
 
 std::size_t open_fds()
