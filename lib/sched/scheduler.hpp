@@ -116,6 +116,7 @@ public:
     void start_external(goroutine& g);
     void put_local(p_state& p, goroutine& g, bool next) noexcept;
     void global_put(goroutine& g) noexcept;
+    void yield_put(p_state& p, goroutine& g) noexcept;
     /// The goroutine running on `p` has ended.
     void goroutine_finished(p_state& p, goroutine& g) noexcept;
     /// run() is destroying the goroutines of a finished run.
@@ -141,6 +142,7 @@ private:
     static void note_ran_dry(p_state& p, std::int64_t now) noexcept;
     goroutine* global_get_locked(p_state& p, std::uint32_t max);
     void global_put_many(goroutine* const* gs, std::uint32_t n) noexcept;
+    void global_push(goroutine& g) noexcept;
     void wake_if_needed() noexcept;
     void wake_if_needed_after_rmw() noexcept;
     void wakep() noexcept;
