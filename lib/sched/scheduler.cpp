@@ -76,10 +76,11 @@
 // yielding G whose worker thread the OS preempts would wait for that thread
 // while every other P, busy with its own yielder, never steals it (measured:
 // a yield ping-pong went from ~0.1 to ~4 us per round under a compile load).
-// A yield wakes another P only if its P has other work to run first
-// (yield_put). A thread that owns no P puts the G on the global queue under mu_. Every
+// A thread that owns no P puts the G on the global queue under mu_. Every
 // submission that reaches a run queue's ring or the global queue then checks
-// whether a P must be woken. One that only fills an empty runnext does not:
+// whether a P must be woken, but for two. A yield wakes one only if its own
+// P has other work to run first (yield_put). One that only fills an empty
+// runnext does not:
 // the P that filled it is running and takes it as soon as its current G
 // stops, and an idle P woken for it found nothing to steal, parked again
 // and was woken again at the next hop. In a ring of goroutines passing a
