@@ -724,7 +724,10 @@ goroutine* scheduler::find_runnable(p_state& p)
             std::size_t n = p.io.wait(deadline, p.polled);
             held_epoll_duty = p.io.waited_on_epoll_duty();
             bool due = false;
+            bool starved = false;
             if (duty) {
+                // The watch's fields are the duty holder's: look before letting go.
+                starved = watch_end >= 0 && monotonic_ns() >= watch_end && runnext_starved(p);
                 timer_duty_.store(nullptr, std::memory_order_seq_cst); // seq_cst: timer_armed loads it
                 due = timer_deadline >= 0 && timer_deadline <= monotonic_ns();
             }
@@ -744,7 +747,7 @@ goroutine* scheduler::find_runnable(p_state& p)
             }
             if (!p.idle.load(std::memory_order_acquire)) // acquire: pairs with wakep's release
                 break;
-            if (due || (watch_end >= 0 && monotonic_ns() >= watch_end && runnext_starved(p))) { // run them, or steal it
+            if (due || starved) { // run them, or steal it
                 leave_idle_list(p); // if a waker popped us first, it counted us as spinning
                 break;
             }

@@ -65,7 +65,8 @@ struct p_state {
     /// "Timers" in scheduler.cpp.
     std::atomic<std::int64_t> timer_wait_until{timer_heap::none};
 
-    // --- The P on timer duty only (the duty's CAS orders its holders) ---
+    // --- The P on timer duty, while it holds it (its release store and the next
+    // holder's CAS order the holders) ---
     /// What this P ran, and held in its runnext, at the duty's last look
     /// (scheduler.cpp, "Submitting work"): identities, never dereferenced.
     const goroutine* watch_running = nullptr;
