@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -105,27 +106,50 @@ goro::task<> write_byte(goro::fs::file* f, char c)
     (void)n;
 }
 
+// The FIFO opened under a context and a reader goroutine waiting on it.
+struct fifo_reader {
+    std::optional<goro::fs::file> f;
+    goro::wait_group wg;
+
+    // Opens `path` with `ctx` and starts the reader; false if the open failed.
+    goro::task<bool> start(std::string path, goro::context ctx, read_out* out)
+    {
+        auto opening = goro::fs::open(ctx, path, O_RDWR);
+        goro::result<goro::fs::file> opened = co_await opening;
+        if (!opened)
+            co_return false;
+        out->opened = true;
+        f.emplace(std::move(opened).value());
+        wg.add(1);
+        goro::go(reader(&*f, ctx, out, &wg));
+        co_return true;
+    }
+
+    // Waits for the reader; on epoll, takes the byte it may have left.
+    goro::task<> finish(read_out* out)
+    {
+        co_await wg.wait();
+        if (!on_uring() && out->got.empty())
+            co_await take_leftover(&*f, out);
+    }
+};
+
 // A read that never gets data, cancelled from this goroutine while the
 // reader (another goroutine) waits. On epoll, a byte then ends the call.
 goro::task<> cancel_main(std::string path, read_out* out)
 {
     goro::cancellable c = goro::with_cancel(goro::background());
-    auto opening = goro::fs::open(c.ctx, path, O_RDWR);
-    goro::result<goro::fs::file> opened = co_await opening;
-    if (!opened)
+    fifo_reader r;
+    auto starting = r.start(path, c.ctx, out);
+    const bool started = co_await starting;
+    if (!started)
         co_return;
-    out->opened = true;
-    goro::fs::file f = std::move(opened).value();
-    goro::wait_group wg;
-    wg.add(1);
-    goro::go(reader(&f, c.ctx, out, &wg));
     co_await goro::sleep(20ms); // most likely parked in the read by now; canceled either way
     c.cancel();
     if (!on_uring())
-        co_await write_byte(&f, 'x');
-    co_await wg.wait();
-    if (!on_uring() && out->got.empty())
-        co_await take_leftover(&f, out);
+        co_await write_byte(&*r.f, 'x');
+    auto finishing = r.finish(out);
+    co_await finishing;
 }
 
 // The same, ended by a deadline. On epoll the byte comes once the deadline
@@ -134,22 +158,17 @@ goro::task<> deadline_main(std::string path, std::int64_t* deadline_ns, read_out
 {
     goro::cancellable c = goro::with_timeout(goro::background(), 50ms);
     *deadline_ns = d::time_point_ns(*c.ctx.deadline());
-    auto opening = goro::fs::open(c.ctx, path, O_RDWR);
-    goro::result<goro::fs::file> opened = co_await opening;
-    if (!opened)
+    fifo_reader r;
+    auto starting = r.start(path, c.ctx, out);
+    const bool started = co_await starting;
+    if (!started)
         co_return;
-    out->opened = true;
-    goro::fs::file f = std::move(opened).value();
-    goro::wait_group wg;
-    wg.add(1);
-    goro::go(reader(&f, c.ctx, out, &wg));
     if (!on_uring()) {
         co_await c.ctx.done();
-        co_await write_byte(&f, 'x');
+        co_await write_byte(&*r.f, 'x');
     }
-    co_await wg.wait();
-    if (!on_uring() && out->got.empty())
-        co_await take_leftover(&f, out);
+    auto finishing = r.finish(out);
+    co_await finishing;
 }
 
 } // namespace
