@@ -1,5 +1,6 @@
 // Per-P caches of coroutine frames, so spawning and finishing a goroutine
-// touch no shared state in the common case.
+// touch no shared state in the common case. Channels are allocated here too
+// (lib/chan/chan.cpp, from_frame_cache).
 //
 // Frames are rounded up to a size class and come from malloc. Each P keeps a
 // free list per class; a frame freed on another P than the one that allocated
