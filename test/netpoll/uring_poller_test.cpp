@@ -214,8 +214,10 @@ TEST_CASE("uring_poller: no wake is lost between MSG_RING wakers and eventfd wak
                 p.wake();
         };
     });
-    if (s.msg_ring)
-        CHECK(p.msg_ring_wakes() > 0);
+    // Which waker finds the owner asleep is up to the machine's timing, so
+    // only the bookkeeping is asserted here; that a ring-owning waker rings
+    // with MSG_RING is asserted by the test above.
+    CHECK(p.msg_ring_wakes() <= p.doorbell_rings());
 }
 
 TEST_CASE("uring_poller: a MSG_RING wake rides with what the waker's ring has queued", "[netpoll][uring]")
