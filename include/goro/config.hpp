@@ -17,5 +17,5 @@
 #define GORO_ABI_CONCAT(a, b) GORO_ABI_CONCAT_(a, b)
 /// The inline namespace that holds every goro name, goro::abi_v<N> for ABI
 /// version N (version.hpp): `namespace goro::inline GORO_ABI { ... }`. Users
-/// write goro::chan as usual; the linker sees goro::abi_v2::chan (ABI 2).
+/// write goro::chan as usual; the linker sees goro::abi_v3::chan (ABI 3).
 #define GORO_ABI GORO_ABI_CONCAT(abi_v, GORO_ABI_VERSION)

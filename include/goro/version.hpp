@@ -13,4 +13,4 @@
 // (libgoro.so.<ABI>) and the inline namespace every goro name lives in
 // (goro::abi_v<ABI>, config.hpp's GORO_ABI), so a program built against
 // another ABI fails to load or to link instead of misbehaving.
-#define GORO_ABI_VERSION 2
+#define GORO_ABI_VERSION 3

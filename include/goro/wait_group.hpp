@@ -2,6 +2,7 @@
 #pragma once
 
 #include <goro/config.hpp>
+#include <goro/detail/cache_line.hpp>
 #include <goro/detail/sched.hpp>
 #include <goro/detail/sema.hpp>
 
@@ -15,7 +16,8 @@ namespace goro::inline GORO_ABI {
 /// them, done() as each finishes, `co_await wg.wait()` to wait for all.
 ///
 /// State is one 64-bit word (counter in the high half, parked waiters in the
-/// low half) plus the runtime semaphore; waiting allocates nothing. add/done
+/// low half), alone on its cache line (so the object is 144 bytes, most of it
+/// padding), plus the runtime semaphore; waiting allocates nothing. add/done
 /// never suspend and may be called from any thread, inside or outside a
 /// goroutine. Not copyable or movable (goroutines point into it).
 ///
@@ -39,7 +41,7 @@ public:
     /// The current counter (a snapshot).
     int count() const noexcept
     {
-        return static_cast<std::int32_t>(state_.load(std::memory_order_acquire) >> 32);
+        return static_cast<std::int32_t>(state_.value.load(std::memory_order_acquire) >> 32);
     }
 
     struct [[nodiscard]] awaiter {
@@ -61,7 +63,10 @@ private:
     bool park(detail::sema_waiter& node, std::coroutine_handle<> leaf);
     static bool withdraw(detail::parked_on& p) noexcept;
 
-    std::atomic<std::uint64_t> state_{0}; // counter << 32 | waiters
+    /// counter << 32 | waiters, on a cache line of its own: every done()
+    /// writes it, typically from other Ps, while the goroutine that owns the
+    /// group keeps working on the frame around it (detail::own_cache_line).
+    detail::own_cache_line<std::atomic<std::uint64_t>> state_{{}, {0}, {}};
     detail::sema sema_;
 };
 

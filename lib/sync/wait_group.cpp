@@ -30,15 +30,15 @@ namespace goro::inline GORO_ABI {
 void wait_group::add(int delta)
 {
     const std::uint64_t d = std::uint64_t(std::int64_t(delta)) << 32;
-    std::uint64_t s = state_.fetch_add(d, std::memory_order_acq_rel) + d; // acq_rel: done() publishes to waiters
+    std::uint64_t s = state_.value.fetch_add(d, std::memory_order_acq_rel) + d; // acq_rel: done() publishes to waiters
     const auto counter = std::int32_t(s >> 32);
     const auto waiters = std::uint32_t(s);
     if (counter < 0) {
-        state_.fetch_sub(d, std::memory_order_relaxed); // undo: the group stays usable
+        state_.value.fetch_sub(d, std::memory_order_relaxed); // undo: the group stays usable
         throw panic("goro::wait_group: negative counter");
     }
     if (delta > 0 && counter == delta && waiters != 0) {
-        state_.fetch_sub(d, std::memory_order_relaxed);
+        state_.value.fetch_sub(d, std::memory_order_relaxed);
         throw panic("goro::wait_group: add called while waiters of the previous round are still parked");
     }
     if (counter > 0 || waiters == 0)
@@ -47,20 +47,20 @@ void wait_group::add(int delta)
     // register a new waiter now (park needs a positive counter), but a
     // withdraw may take one off (see "The end of a run"). relaxed: the
     // semaphore orders the wake.
-    sema_.release(std::uint32_t(state_.exchange(0, std::memory_order_relaxed)));
+    sema_.release(std::uint32_t(state_.value.exchange(0, std::memory_order_relaxed)));
 }
 
 bool wait_group::park(detail::sema_waiter& node, std::coroutine_handle<> leaf)
 {
     detail::require_g("goro::wait_group::wait"); // before registering as a waiter
-    std::uint64_t s = state_.load(std::memory_order_acquire);
+    std::uint64_t s = state_.value.load(std::memory_order_acquire);
     for (;;) {
         if ((s >> 32) == 0) {
             // Zero already: either it dropped since await_ready, or the
             // cooperative budget ran out on the fast path.
             return detail::completed(leaf);
         }
-        if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire))
+        if (state_.value.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire))
             break;
     }
     node.parked = {&withdraw, this};
@@ -71,12 +71,12 @@ bool wait_group::withdraw(detail::parked_on& p) noexcept
 {
     auto& wg = *static_cast<wait_group*>(p.object);
     return wg.sema_.withdraw_if(detail::waiter_of<detail::sema_waiter>(p), [&wg] {
-        std::uint64_t s = wg.state_.load(std::memory_order_relaxed);
+        std::uint64_t s = wg.state_.value.load(std::memory_order_relaxed);
         do {
             if (std::uint32_t(s) == 0)
                 return false; // the final add's reset counted us: its release wakes us
             // relaxed: only the count changes; the final add reads it by exchange.
-        } while (!wg.state_.compare_exchange_weak(s, s - 1, std::memory_order_relaxed, std::memory_order_relaxed));
+        } while (!wg.state_.value.compare_exchange_weak(s, s - 1, std::memory_order_relaxed, std::memory_order_relaxed));
         return true;
     });
 }

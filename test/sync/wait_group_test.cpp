@@ -7,6 +7,9 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <new>
 #include <thread>
 
 namespace {
@@ -154,4 +157,26 @@ TEST_CASE("wait_group: a waiter woken by done but destroyed before it ran leaves
     };
     rt.run(round(&gate, &released));
     CHECK(released.load() == 2);
+}
+
+TEST_CASE("wait_group: the counter word has its cache line to itself at every placement", "[wait_group]")
+{
+    // own_cache_line's promise, checked where a holder can actually land: at
+    // each 8-byte offset within a line (a coroutine frame or a struct member
+    // is only 8- or 16-byte aligned).
+    using holder = goro::detail::own_cache_line<std::atomic<std::uint64_t>>;
+    constexpr std::size_t line = goro::detail::cache_line;
+    alignas(line) static unsigned char buf[3 * line];
+    for (std::size_t off = 0; off < line; off += alignof(holder)) {
+        INFO("holder at line offset " << off);
+        auto* h = ::new (buf + off) holder{{}, {0}, {}};
+        const auto first = reinterpret_cast<std::uintptr_t>(h);
+        const auto word = reinterpret_cast<std::uintptr_t>(&h->value);
+        const std::uintptr_t line_start = word / line * line;
+        CHECK(line_start >= first);
+        CHECK(line_start + line <= first + sizeof(holder));
+        h->~holder();
+    }
+    // wait_group keeps its counter in one (the semaphore comes on top).
+    CHECK(sizeof(goro::wait_group) >= sizeof(holder));
 }
