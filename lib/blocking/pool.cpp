@@ -224,7 +224,7 @@ bool withdraw_job(parked_on& p) noexcept { return static_cast<pool*>(p.object)->
 
 bool blocking_park(blocking_job& job, std::coroutine_handle<> leaf)
 {
-    goroutine& g = require_g("goro::blocking");
+    goroutine& g = running_g("goro::blocking");
     pool& pl = instance();
     job.g = &g;
     job.parked = {&withdraw_job, &pl};

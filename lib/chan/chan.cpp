@@ -307,7 +307,7 @@ template <wait_queue chan_base::*Queue>
 bool park_on(chan_base& c, std::unique_lock<futex_lock>& lock, chan_waiter& w, void* slot,
              std::coroutine_handle<> leaf, wait_reason why, const char* what)
 {
-    goroutine& g = require_g(what);
+    goroutine& g = running_g(what);
     wait_queue& q = c.*Queue;
     w.parked = {&withdraw_waiter<Queue>, &c};
     return park(g, leaf, why, &w.parked, [&] {
@@ -330,7 +330,7 @@ parked_on parked_forever{[](parked_on&) noexcept { return true; }, nullptr};
 
 bool chan_park_nil(std::coroutine_handle<> leaf, bool send)
 {
-    goroutine& g = require_g(send ? "goro::chan: send" : "goro::chan: receive");
+    goroutine& g = running_g(send ? "goro::chan: send" : "goro::chan: receive");
     return park(g, leaf, wait_reason::chan_nil, &parked_forever, [] { return true; });
 }
 
@@ -350,9 +350,9 @@ bool chan_park_nil(std::coroutine_handle<> leaf, bool send)
     case try_status::done:
         lock.unlock();
         if (wake)
-            ready(*wake);
+            ready_here(*wake);
         w.success = true;
-        return completed(leaf);
+        return completed_here(leaf);
     case try_status::would_block: break;
     }
     return park_on<&chan_base::sendq>(c, lock, w, value, leaf, wait_reason::chan_send, "goro::chan: send");
@@ -367,9 +367,9 @@ bool chan_park_nil(std::coroutine_handle<> leaf, bool send)
         return park_on<&chan_base::recvq>(c, lock, w, out, leaf, wait_reason::chan_recv, "goro::chan: receive");
     lock.unlock();
     if (wake)
-        ready(*wake);
+        ready_here(*wake);
     w.success = st == try_status::done;
-    return completed(leaf);
+    return completed_here(leaf);
 }
 
 namespace {
@@ -382,7 +382,7 @@ try_status try_step_locked(chan_base& c, void* v, try_status (*step)(chan_base&,
     try_status st = step(c, v, wake);
     c.lock.unlock();
     if (wake)
-        ready(*wake);
+        ready_here(*wake);
     return st;
 }
 
@@ -412,7 +412,7 @@ void chan_close(chan_base* c)
     while (woken) {
         chan_waiter* next = woken->next;
         goroutine* g = woken->g;
-        ready(*g);
+        ready_here(*g);
         woken = next;
     }
 }

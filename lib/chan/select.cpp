@@ -122,10 +122,10 @@ bool fire(select_case& sc, try_status s, goroutine* wake, std::uint16_t index, s
     if (s == try_status::closed && sc.kind == case_kind::send)
         throw panic("goro::chan: send on closed channel");
     if (wake)
-        ready(*wake);
+        ready_here(*wake);
     sc.w->success = s == try_status::done;
     fired = index;
-    return completed(leaf);
+    return completed_here(leaf);
 }
 
 // A timer case's fire: wins the select as a channel waker would, or does
@@ -201,7 +201,7 @@ bool select_start(select_case* cs, std::uint16_t n, bool has_default, std::uint1
                   std::uint16_t& nlocks, select_state& st, parked_on& parked, std::coroutine_handle<> leaf,
                   int& fired)
 {
-    goroutine& g = require_g("goro::select");
+    goroutine& g = running_g("goro::select");
 
     // Poll order: a random permutation of the non-nil cases (inside-out
     // Fisher-Yates; one draw from the P's generator seeds a cheap LCG for the
@@ -262,13 +262,13 @@ bool select_start(select_case* cs, std::uint16_t n, bool has_default, std::uint1
         if (const int i = expired_timer_case(cs, n); i >= 0) {
             unlock_all(locks, nl);
             fired = i;
-            return completed(leaf);
+            return completed_here(leaf);
         }
     }
     if (has_default) {
         unlock_all(locks, nl);
         fired = -1;
-        return completed(leaf);
+        return completed_here(leaf);
     }
 
     fired = -2;

@@ -279,9 +279,9 @@ bool fs_context_ended(fs_op& op) noexcept
 
 bool fs_submit(fs_op& op, std::coroutine_handle<> leaf)
 {
-    goroutine& g = require_g("goro::fs");
+    goroutine& g = running_g("goro::fs");
     if (try_without_waiting(op))
-        return completed(leaf);
+        return completed_here(leaf);
     if (io_backend() == backend_kind::uring) {
         ring_op* r = ::new (op.backend) ring_op{};
         r->result = ring_pending;

@@ -82,7 +82,7 @@ std::coroutine_handle<> goroutine_exit(promise_base& g, std::coroutine_handle<> 
             die_unrecovered(g);
         frame.destroy();
     } else if (old != join_running) {
-        ready(*reinterpret_cast<goroutine*>(old));
+        ready_here(*reinterpret_cast<goroutine*>(old));
     }
     return std::noop_coroutine();
 }
@@ -111,7 +111,7 @@ bool withdraw_joiner(parked_on& p) noexcept
 
 bool join_park(promise_base& target, std::coroutine_handle<> leaf, parked_on& parked)
 {
-    goroutine& g = require_g("co_await on a goro::join_handle");
+    goroutine& g = running_g("co_await on a goro::join_handle");
     std::uintptr_t expected = join_running;
     parked = {&withdraw_joiner, &target};
     const bool parked_now = park(g, leaf, wait_reason::join, &parked, [&] {
@@ -122,7 +122,7 @@ bool join_park(promise_base& target, std::coroutine_handle<> leaf, parked_on& pa
         return true; // goroutine_exit readies us
     if (expected == join_abandoned)
         throw panic("goro::join_handle: the goroutine was destroyed unfinished when its runtime stopped");
-    return completed(leaf); // already done: finish now, unless the budget ran out
+    return completed_here(leaf); // already done: finish now, unless the budget ran out
 }
 
 void request_stop() noexcept { request_stop_current(); }

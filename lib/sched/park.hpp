@@ -1,6 +1,8 @@
 // The scheduler as the layers above it see it: Go's gopark / goready pair,
 // and the few scheduler facts a primitive needs. Channels, select and the
-// sync primitives include this header and no other part of lib/sched.
+// sync primitives include this header and no other part of lib/sched (it
+// includes the scheduler's header for the inline hooks below, whose bodies
+// read the running P).
 //
 // # Parking (park)
 // A goroutine blocks by suspending: the awaiter's await_suspend runs with
@@ -46,6 +48,8 @@
 // worker's pop (acquire), so the woken goroutine sees the outcome.
 #pragma once
 
+#include "sched/scheduler.hpp"
+
 #include <goro/detail/goroutine.hpp>
 #include <goro/detail/sched.hpp>
 
@@ -56,8 +60,65 @@
 
 namespace goro::inline GORO_ABI::detail {
 
+// # The inline forms of the scheduler hooks
+// require_g, spend_budget, completed and ready (goro/detail/sched.hpp) are
+// out of line: users' binaries call them from header-only awaitables, and
+// only the library may read the thread_local that holds the running P. The
+// library's own primitives call the inline forms below instead, which read
+// it with no call: together about 2 ns of a channel handoff's 33
+// (docs/performance.md, "Inline scheduler hooks"). They are plain
+// functions, never coroutines, so no read of tls_p outlives a suspension.
+
+/// The P this thread's worker owns; nullptr on any other thread.
+extern __attribute__((tls_model("initial-exec"))) thread_local p_state* tls_p;
+
+/// require_g: the running goroutine, or goro::panic naming `what` outside one.
+inline goroutine& running_g(const char* what)
+{
+    p_state* p = tls_p;
+    goroutine* g = p ? p->current.load(std::memory_order_relaxed) : nullptr;
+    if (!g) [[unlikely]]
+        return require_g(what);
+    return *g;
+}
+
+/// spend_budget: false when the running goroutine's budget is spent (it must
+/// yield); true outside the runtime.
+inline bool spend_budget_here() noexcept
+{
+    p_state* p = tls_p;
+    if (!p)
+        return true;
+    if (p->budget <= 0)
+        return false;
+    --p->budget;
+    return true;
+}
+
+/// completed: for an await_suspend whose operation completed without parking.
+inline bool completed_here(std::coroutine_handle<> leaf) noexcept
+{
+    if (spend_budget_here())
+        return false;
+    yield_now(leaf);
+    return true;
+}
+
+/// ready: the common case inline, a worker readying into its own empty
+/// runnext (which wakes no P, see "Submitting work" in scheduler.cpp); the
+/// rest through ready. The owner alone fills runnext, so finding it empty
+/// means the put cannot reach the ring.
+inline void ready_here(goroutine& g) noexcept
+{
+    if (p_state* p = tls_p; p && !p->runq_.peek_next()) {
+        p->runq_.put(&g, true, [](goroutine* const*, std::uint32_t) noexcept {});
+        return;
+    }
+    ready(g);
+}
+
 /// Go's gopark: parks the running goroutine `g` (the caller got it from
-/// require_g before changing any state) so that it resumes at `leaf`,
+/// running_g before changing any state) so that it resumes at `leaf`,
 /// waiting for `why`, with `wait` as its waiter record (filled in, living in
 /// the awaiter; nullptr only for a yield). Returns what await_suspend must
 /// return: true if the goroutine was published (parked), false if `publish`

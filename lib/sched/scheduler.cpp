@@ -292,11 +292,12 @@
 
 namespace goro::inline GORO_ABI::detail {
 
-namespace {
-
 // initial-exec: libgoro is linked, not dlopen'ed, so its TLS sits in the
 // static block and needs no __tls_get_addr call.
 __attribute__((tls_model("initial-exec"))) thread_local p_state* tls_p = nullptr;
+
+namespace {
+
 // The thread inside scheduler::drain(), on that thread (see "Stopping").
 __attribute__((tls_model("initial-exec"))) thread_local scheduler* tls_drainer = nullptr;
 std::atomic<scheduler*> active_scheduler{nullptr};
@@ -1314,13 +1315,7 @@ bool can_spin_on_lock() noexcept
 
 bool spend_budget() noexcept
 {
-    p_state* p = tls_p;
-    if (!p || p->budget > 0) {
-        if (p)
-            --p->budget;
-        return true;
-    }
-    return false;
+    return spend_budget_here();
 }
 
 } // namespace goro::detail

@@ -83,7 +83,7 @@ cond::wait_awaiter cond::wait(mutex::guard& lk)
 
 bool cond::wait_slow(cond_waiter& w, std::coroutine_handle<> leaf)
 {
-    detail::goroutine& g = detail::require_g("goro::cond::wait");
+    detail::goroutine& g = detail::running_g("goro::cond::wait");
     if (!mutex_access::is_locked(*mu_))
         throw panic("goro::cond::wait: mutex is not locked");
     // acq_rel: ordered with the notifiers' reads of wait_ like Go's Xadd.
@@ -105,7 +105,7 @@ bool cond::wait_slow(cond_waiter& w, std::coroutine_handle<> leaf)
         }
     }
     // Signalled between the unlock and here: relock without parking on the list.
-    if (!detail::spend_budget()) {
+    if (!detail::spend_budget_here()) {
         detail::yield_now(hook); // relock when rescheduled
         return true;
     }
@@ -156,7 +156,7 @@ void cond::signal() noexcept
         }
     }
     if (g)
-        detail::ready(*g);
+        detail::ready_here(*g);
 }
 
 void cond::broadcast() noexcept

@@ -266,7 +266,7 @@ bool mutex::lock_slow(detail::mutex_waiter& w, std::coroutine_handle<> leaf, boo
 {
     // Prepared first: the awaiter's destructor reads `w` once lock_slow ran.
     std::coroutine_handle<> hook = mutex_access::prepare(*this, w, leaf, &mutex_access::resume_locking);
-    detail::require_g("goro::mutex::lock"); // panics before the mutex changes
+    detail::running_g("goro::mutex::lock"); // panics before the mutex changes
     if (out_of_budget) {
         detail::yield_now(hook); // compete for the lock when rescheduled
         return true;

@@ -93,7 +93,7 @@ bool once::withdraw(detail::parked_on& p) noexcept
 
 std::coroutine_handle<> once::wait_slow(detail::once_waiter& w)
 {
-    detail::goroutine& g = detail::require_g("goro::once::call");
+    detail::goroutine& g = detail::running_g("goro::once::call");
     if (runner_g_.load(std::memory_order_relaxed) == &g)
         throw panic("goro::once::call: called from inside its own function (it would wait for itself forever)");
     w.parked = {&withdraw, this};

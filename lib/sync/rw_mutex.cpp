@@ -227,7 +227,7 @@ using step = detail::rw_waiter::step;
 
 bool rw_mutex::lock_fast(detail::rw_waiter& w) noexcept
 {
-    if (!detail::spend_budget()) {
+    if (!detail::spend_budget_here()) {
         w.next = step::yield;
         return false;
     }
@@ -250,7 +250,7 @@ bool rw_mutex::lock_slow(detail::rw_waiter& w, std::coroutine_handle<> leaf)
         if (w.next == step::announce)
             w_.unlock(); // taken in await_ready; nothing else changed
         w.next = step::none; // nothing for the awaiter to give back
-        detail::require_g("goro::rw_mutex::lock");
+        detail::running_g("goro::rw_mutex::lock");
     }
     w.rw = this;
     std::coroutine_handle<> hook = mutex_access::prepare(w_, w.m, leaf, &rw_access::resume_writer);
@@ -270,7 +270,7 @@ bool rw_mutex::lock_slow(detail::rw_waiter& w, std::coroutine_handle<> leaf)
 
 bool rw_mutex::rlock_slow(detail::rw_waiter& w, std::coroutine_handle<> leaf)
 {
-    detail::require_g("goro::rw_mutex::rlock"); // nothing counted yet
+    detail::running_g("goro::rw_mutex::rlock"); // nothing counted yet
     w.rw = this;
     w.m.user = leaf;
     if (w.next == step::yield) {

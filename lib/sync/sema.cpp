@@ -25,7 +25,7 @@ void resume_hook_destroyed(void*) noexcept
 
 bool sema::acquire_or_park(sema_waiter& w, std::coroutine_handle<> leaf, wait_reason why, bool front)
 {
-    goroutine& g = require_g("goro: waiting on a sync primitive");
+    goroutine& g = running_g("goro: waiting on a sync primitive");
     std::unique_lock lock(lock_);
     if (count_ > 0) {
         --count_;

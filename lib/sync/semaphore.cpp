@@ -177,7 +177,7 @@ semaphore::acquire_awaiter semaphore::acquire(std::int64_t n)
 
 bool semaphore::acquire_slow(detail::semaphore_waiter& w, std::coroutine_handle<> leaf)
 {
-    detail::require_g("goro::semaphore::acquire"); // nothing taken yet
+    detail::running_g("goro::semaphore::acquire"); // nothing taken yet
     w.user = leaf;
     w.sem = this;
     if (w.phase == detail::semaphore_waiter::phase_t::out_of_budget) {

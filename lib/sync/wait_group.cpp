@@ -52,13 +52,13 @@ void wait_group::add(int delta)
 
 bool wait_group::park(detail::sema_waiter& node, std::coroutine_handle<> leaf)
 {
-    detail::require_g("goro::wait_group::wait"); // before registering as a waiter
+    detail::running_g("goro::wait_group::wait"); // before registering as a waiter
     std::uint64_t s = state_.value.load(std::memory_order_acquire);
     for (;;) {
         if ((s >> 32) == 0) {
             // Zero already: either it dropped since await_ready, or the
             // cooperative budget ran out on the fast path.
-            return detail::completed(leaf);
+            return detail::completed_here(leaf);
         }
         if (state_.value.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire))
             break;

@@ -54,17 +54,17 @@ bool park_until(sleep_waiter& w, goroutine& g, std::int64_t deadline, std::corou
 
 bool sleep_park(sleep_waiter& w, std::int64_t deadline_ns, std::coroutine_handle<> leaf)
 {
-    goroutine& g = require_g("goro::sleep_until");
+    goroutine& g = running_g("goro::sleep_until");
     if (deadline_ns <= monotonic_ns())
-        return completed(leaf);
+        return completed_here(leaf);
     return park_until(w, g, deadline_ns, leaf);
 }
 
 bool sleep_park_for(sleep_waiter& w, std::int64_t ns, std::coroutine_handle<> leaf)
 {
-    goroutine& g = require_g("goro::sleep");
+    goroutine& g = running_g("goro::sleep");
     if (ns <= 0)
-        return completed(leaf);
+        return completed_here(leaf);
     return park_until(w, g, monotonic_ns() + ns, leaf);
 }
 
