@@ -586,38 +586,63 @@ goroutine* scheduler::poll_network(p_state& p, bool dry)
     return p.polled[0];
 }
 
-goroutine* scheduler::find_runnable(p_state& p)
+// Steps 0 to 2 of find_runnable, the common case: small enough that the
+// worker loop runs it without the call into the whole search (whose
+// prologue alone cost about 1 ns of a channel handoff; docs/performance.md).
+inline goroutine* scheduler::find_local(p_state& p)
+{
+    // 0. Timers of this P that are due (Go's checkTimers), and the
+    //    goroutines timers woke here.
+    // (One relaxed load and two owner fields when no timer is armed.)
+    if (p.woken_tail != 0 || p.ring_turn ||
+        p.timers.earliest.load(std::memory_order_relaxed) != timer_heap::none) [[unlikely]] // relaxed: a hint
+        if (goroutine* g = timer_step(p))
+            return g;
+
+    // 1. Fairness for the global queue and the netpoller.
+    if (p.schedtick % global_check_interval == 0) [[unlikely]]
+        if (goroutine* g = fairness_step(p))
+            return g;
+
+    // 2. Local: runnext (capped), then the ring.
+    bool from_next = false;
+    if (goroutine* g = p.runq_.get(p.runnext_streak < max_runnext_streak, from_next)) {
+        p.runnext_streak = from_next ? p.runnext_streak + 1 : 0;
+        return g;
+    }
+    p.runnext_streak = 0;
+    return nullptr;
+}
+
+// Step 1: every global_check_interval schedules, the global queue and the
+// netpoller come first, so that neither starves behind a busy local queue.
+GORO_NOINLINE goroutine* scheduler::fairness_step(p_state& p)
+{
+    if (global_size_.load(std::memory_order_relaxed) > 0) {
+        std::lock_guard lock(mu_);
+        if (goroutine* g = global_get_locked(p, 1))
+            return g;
+    }
+    return poll_network(p, false);
+}
+
+inline goroutine* scheduler::find_runnable(p_state& p)
+{
+    if (!stopping_.load(std::memory_order_acquire))
+        if (goroutine* g = find_local(p))
+            return g;
+    return find_runnable_slow(p);
+}
+
+// find_runnable past the local queue: steps 3 to 6, and back to the top
+// whenever they may have made work appear.
+GORO_NOINLINE goroutine* scheduler::find_runnable_slow(p_state& p)
 {
     for (;;) {
         if (stopping_.load(std::memory_order_acquire))
             return nullptr;
-
-        // 0. Timers of this P that are due (Go's checkTimers), and the
-        //    goroutines timers woke here.
-        // (One relaxed load and two owner fields when no timer is armed.)
-        if (p.woken_tail != 0 || p.ring_turn ||
-            p.timers.earliest.load(std::memory_order_relaxed) != timer_heap::none) [[unlikely]] // relaxed: a hint
-            if (goroutine* g = timer_step(p))
-                return g;
-
-        // 1. Fairness for the global queue and the netpoller.
-        if (p.schedtick % global_check_interval == 0) {
-            if (global_size_.load(std::memory_order_relaxed) > 0) {
-                std::lock_guard lock(mu_);
-                if (goroutine* g = global_get_locked(p, 1))
-                    return g;
-            }
-            if (goroutine* g = poll_network(p, false))
-                return g;
-        }
-
-        // 2. Local: runnext (capped), then the ring.
-        bool from_next = false;
-        if (goroutine* g = p.runq_.get(p.runnext_streak < max_runnext_streak, from_next)) {
-            p.runnext_streak = from_next ? p.runnext_streak + 1 : 0;
+        if (goroutine* g = find_local(p))
             return g;
-        }
-        p.runnext_streak = 0;
 
         // 3. Global queue; before it, the netpoller if that costs no system
         //    call (io_uring: the ring's shared memory shows completions).

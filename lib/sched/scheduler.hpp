@@ -139,6 +139,9 @@ public:
 private:
     void worker_main(p_state& p);
     goroutine* find_runnable(p_state& p);
+    goroutine* find_local(p_state& p);
+    goroutine* fairness_step(p_state& p);
+    goroutine* find_runnable_slow(p_state& p);
     goroutine* steal_work(p_state& p);
     static void note_ran_dry(p_state& p, std::int64_t now) noexcept;
     goroutine* global_get_locked(p_state& p, std::uint32_t max);
