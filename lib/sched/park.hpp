@@ -69,8 +69,11 @@ namespace goro::inline GORO_ABI::detail {
 // (docs/performance.md, "Inline scheduler hooks"). They are plain
 // functions, never coroutines, so no read of tls_p outlives a suspension.
 
-/// The P this thread's worker owns; nullptr on any other thread.
-extern __attribute__((tls_model("initial-exec"))) thread_local p_state* tls_p;
+/// The P this thread's worker owns; nullptr on any other thread. constinit:
+/// without it every use outside scheduler.cpp goes through a check for a
+/// dynamic initializer (a weak TLS init function), which UBSan at -O2
+/// reported as a load through a null pointer.
+extern constinit __attribute__((tls_model("initial-exec"))) thread_local p_state* tls_p;
 
 /// require_g: the running goroutine, or goro::panic naming `what` outside one.
 inline goroutine& running_g(const char* what)

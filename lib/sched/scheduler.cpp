@@ -294,7 +294,7 @@ namespace goro::inline GORO_ABI::detail {
 
 // initial-exec: libgoro is linked, not dlopen'ed, so its TLS sits in the
 // static block and needs no __tls_get_addr call.
-__attribute__((tls_model("initial-exec"))) thread_local p_state* tls_p = nullptr;
+constinit __attribute__((tls_model("initial-exec"))) thread_local p_state* tls_p = nullptr;
 
 namespace {
 
