@@ -41,6 +41,8 @@
 //     does not park before its steal back-off (below) ends either, so the
 //     back-off is never cut short by a park and a wake.
 //  6. Parking: see below.
+// Steps 0 to 2 (find_local) are inline in the worker loop; the rest
+// (find_runnable_slow) is a call, taken only when the P has nothing local.
 //
 // # Steal back-off (beyond Go)
 // A P that runs dry again soon after it got work (a "short busy period",
