@@ -61,13 +61,14 @@
 namespace goro::inline GORO_ABI::detail {
 
 // # The inline forms of the scheduler hooks
-// require_g, spend_budget, completed and ready (goro/detail/sched.hpp) are
-// out of line: users' binaries call them from header-only awaitables, and
-// only the library may read the thread_local that holds the running P. The
-// library's own primitives call the inline forms below instead, which read
-// it with no call: together about 2 ns of a channel handoff's 33
-// (docs/performance.md, "Inline scheduler hooks"). They are plain
-// functions, never coroutines, so no read of tls_p outlives a suspension.
+// current_g, require_g, spend_budget, completed and ready
+// (goro/detail/sched.hpp) are out of line: users' binaries call them from
+// header-only awaitables, and only the library may read the thread_local
+// that holds the running P. The library's own primitives call the inline
+// forms below instead, which read it with no call: together about 2 ns of a
+// channel handoff's 33 (docs/performance.md, "Inline scheduler hooks"); the
+// exported ones are built on them. They are plain functions, never
+// coroutines, so no read of tls_p outlives a suspension.
 
 /// The P this thread's worker owns; nullptr on any other thread. constinit:
 /// without it every use outside scheduler.cpp goes through a check for a
@@ -75,14 +76,19 @@ namespace goro::inline GORO_ABI::detail {
 /// reported as a load through a null pointer.
 extern constinit __attribute__((tls_model("initial-exec"))) thread_local p_state* tls_p;
 
+/// current_g: the running goroutine, or nullptr outside one.
+inline goroutine* current_g_here() noexcept
+{
+    p_state* p = tls_p;
+    return p ? p->current.load(std::memory_order_relaxed) : nullptr;
+}
+
 /// require_g: the running goroutine, or goro::panic naming `what` outside one.
 inline goroutine& running_g(const char* what)
 {
-    p_state* p = tls_p;
-    goroutine* g = p ? p->current.load(std::memory_order_relaxed) : nullptr;
-    if (!g) [[unlikely]]
-        return require_g(what);
-    return *g;
+    if (goroutine* g = current_g_here()) [[likely]]
+        return *g;
+    return require_g(what);
 }
 
 /// spend_budget: false when the running goroutine's budget is spent (it must

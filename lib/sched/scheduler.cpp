@@ -1194,8 +1194,7 @@ long scheduler::num_goroutine() const noexcept
 
 goroutine* current_g() noexcept
 {
-    p_state* p = tls_p;
-    return p ? p->current.load(std::memory_order_relaxed) : nullptr;
+    return current_g_here();
 }
 
 goroutine& require_g(const char* what)
@@ -1292,10 +1291,10 @@ void request_stop_current() noexcept
 
 void yield_now(std::coroutine_handle<> leaf) noexcept
 {
-    p_state* p = tls_p;
-    goroutine* g = p ? p->current.load(std::memory_order_relaxed) : nullptr;
+    goroutine* g = current_g_here();
     if (!g)
         fatal("goro::yield: awaited outside a goroutine");
+    p_state* p = tls_p; // a running goroutine means a worker's P
     park(*g, leaf, wait_reason::yield, nullptr, [&] {
         p->sched->yield_put(*p, *g);
         return true;
