@@ -15,7 +15,10 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <coroutine>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace {
@@ -47,20 +50,35 @@ goro::task<void> wait_at(gate* g, char name, bool once, goro::wait_group* wg)
     wg->done();
 }
 
-// Yields until `n` goroutines are inside wait (all have released the mutex);
-// false if they do not arrive. The caller reports that in its result rather
-// than asserting: it may run on any worker, and Catch2's assertions are not
-// thread-safe.
-goro::task<bool> until_waiting(gate* g, int n)
+// How long a goroutine of these tests yields for others to get somewhere
+// before it gives up. A count of yields is no bound: on a loaded 2-core
+// machine the other P's thread may be off its CPU for milliseconds, and
+// 10,000 yields once ran out while it was (the test then returned while its
+// goroutines still used its frame).
+constexpr auto patience = std::chrono::seconds(120);
+
+// Ends the test binary with a message: the goroutines a wait gave up on
+// still use the caller's frame, so returning is no way out.
+[[noreturn]] void give_up(const char* what)
 {
-    for (int i = 0; i < 10'000; ++i) {
+    std::fprintf(stderr, "cond_test: gave up after %lld s: %s\n",
+                 static_cast<long long>(patience.count()), what);
+    std::abort();
+}
+
+// Yields until `n` goroutines are inside wait (all have released the mutex).
+goro::task<void> until_waiting(gate* g, int n)
+{
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    for (;;) {
         auto lk = co_await g->mu.lock();
         if (g->waiting == n)
-            co_return true;
+            co_return;
         lk.unlock();
+        if (std::chrono::steady_clock::now() > deadline)
+            give_up("the waiters never reached cond::wait");
         co_await goro::yield();
     }
-    co_return false;
 }
 
 goro::task<void> yield_times(int n)
@@ -118,9 +136,7 @@ goro::task<bool> signal_round(gate* g, int waiting)
     wg.add(1);
     const int woken = g->woken.load();
     goro::go(wait_at(g, 'x', true, &wg));
-    bool arrived = co_await until_waiting(g, waiting);
-    if (!arrived)
-        co_return false;
+    co_await until_waiting(g, waiting);
     g->c.signal();
     for (int i = 0; i < 100 && g->woken.load() == woken; ++i)
         co_await goro::yield();
@@ -144,9 +160,9 @@ goro::task<bool> end_run_with_waiter(gate* g, end_at where)
     goro::wait_group wg; // W never gets to done()
     wg.add(1);
     goro::go(wait_at(g, 'w', true, &wg));
-    bool arrived = co_await until_waiting(g, 1);
-    if (!arrived || where == end_at::parked_on_cond)
-        co_return arrived; // W stays parked on the cond
+    co_await until_waiting(g, 1);
+    if (where == end_at::parked_on_cond)
+        co_return true; // W stays parked on the cond
     if (where == end_at::signalled) {
         g->c.signal(); // W is runnable, and never runs
         co_return true;
@@ -173,20 +189,20 @@ TEST_CASE("cond: broadcast wakes every waiter", "[cond]")
         wg.add(n);
         for (int i = 0; i < n; ++i)
             goro::go(wait_at(&g, 'w', false, &wg));
-        bool arrived = co_await until_waiting(&g, n);
-        if (!arrived)
-            co_return -100; // the waiters never arrived
+        co_await until_waiting(&g, n);
         {
             auto lk = co_await g.mu.lock();
             g.open = true;
             g.c.broadcast();
         }
-        for (int i = 0; i < 10'000 && g.woken.load() < n; ++i)
+        const auto deadline = std::chrono::steady_clock::now() + patience;
+        while (g.woken.load() < n) {
+            if (std::chrono::steady_clock::now() > deadline)
+                give_up("broadcast left waiters parked");
             co_await goro::yield();
-        int woken = g.woken.load();
-        if (woken == n)
-            co_await wg.wait();
-        co_return woken == n && g.log == std::string(n, 'w') ? n : -woken;
+        }
+        co_await wg.wait();
+        co_return g.log == std::string(n, 'w') ? n : -1;
     };
     CHECK(rt.run(fn()) == 10);
 }
@@ -204,9 +220,7 @@ TEST_CASE("cond: signal wakes exactly one waiter, the longest waiting (1 P)", "[
         goro::go(wait_at(&g, 'b', true, &wg));
         goro::go(wait_at(&g, 'c', true, &wg));
         goro::go(wait_at(&g, 'd', true, &wg));
-        bool arrived = co_await until_waiting(&g, 4);
-        if (!arrived)
-            co_return "waiters did not arrive";
+        co_await until_waiting(&g, 4);
         std::string seen;
         for (int round = 1; round <= 4; ++round) {
             g.c.signal();
@@ -228,9 +242,7 @@ TEST_CASE("cond: a woken waiter parks for the mutex until its holder unlocks (1 
         goro::wait_group wg;
         wg.add(1);
         goro::go(wait_at(&g, 'w', false, &wg));
-        bool arrived = co_await until_waiting(&g, 1);
-        if (!arrived)
-            co_return "the waiter did not arrive";
+        co_await until_waiting(&g, 1);
         auto lk = co_await g.mu.lock();
         g.open = true;
         g.c.signal();
@@ -290,9 +302,7 @@ TEST_CASE("cond: waiting without the mutex panics and consumes no ticket", "[con
         goro::wait_group wg;
         wg.add(1);
         goro::go(wait_at(&g, 'w', true, &wg));
-        bool arrived = co_await until_waiting(&g, 1);
-        if (!arrived)
-            co_return -1;
+        co_await until_waiting(&g, 1);
         g.c.signal();
         co_await wg.wait();
         checks += g.log == "w";
