@@ -290,9 +290,9 @@ task<void> invoke_in_frame(F fn, Args... args)
 
 /// Starts `t` as a new detached goroutine: Go's `go f(x)`.
 ///
-/// Does not suspend the caller. The new goroutine is queued at the tail of the
-/// current P's run queue (goroutines started in a burst run in the order they
-/// were started); an idle P is woken to steal work if there is one. Called from a thread that is
+/// Does not suspend the caller. The new goroutine is queued on the current P,
+/// which runs the goroutines started on it newest first (docs/guide/
+/// goroutines.md); an idle P is woken to steal work if there is one. Called from a thread that is
 /// not a goro worker, it goes to the global run queue of the running runtime.
 /// A value returned by `t` is discarded. An exception escaping `t` ends the
 /// program like an unrecovered Go panic: "panic: <what()>" and the spawn site

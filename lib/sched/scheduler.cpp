@@ -26,7 +26,11 @@
 //     other through runnext cannot starve the global queue.
 //  2. The local runnext slot, unless it already ran 3 times in a row (a
 //     stackless G cannot be preempted, so without this cap a ping-pong pair
-//     would hold the P forever), then the local ring.
+//     would hold the P forever), then the newest G started on this P, then
+//     the oldest of the other local Gs (runq.hpp). Half-way between two
+//     global looks (a fair turn), the oldest of those others first if it
+//     has waited through more than 1,024 of the P's schedules (see
+//     "Submitting work").
 //  3. A chunk (up to half a ring) from the global queue.
 //  4. The netpoller, without blocking, if the P has operations in flight and
 //     its poller may hold completions (netpoll.hpp, "When the owner reaps");
@@ -68,12 +72,38 @@
 //
 // # Submitting work
 // ready() (a parked G woken by a channel, a wait_group, a join...) puts the G
-// in the current P's runnext, kicking the old runnext to the ring tail: the
-// woken G runs next, on the cache of the P that woke it. go/spawn put the G at
-// the ring tail. (Go puts new goroutines in runnext too; the tail keeps spawn
-// free of atomic read-modify-writes, see below, and runs a burst of new
-// goroutines in the order they were started.) A full ring sends half of
-// itself to the global queue as one chunk (global_queue.hpp). yield() puts
+// in the current P's runnext, kicking the old runnext to the local queue: the
+// woken G runs next, on the cache of the P that woke it. go/spawn put the G in
+// the local queue's fresh ring, which the P pops newest first, after runnext
+// and before the Gs readied or queued otherwise (runq.hpp). (Go puts a new
+// goroutine in runnext, kicking the one before to its FIFO ring: only the
+// newest jumps the queue. A ring keeps spawn free of atomic read-modify-
+// writes, see below.) A full ring sends its older half to the global queue
+// as one chunk (global_queue.hpp).
+// Newest first for new Gs is work-first scheduling (Cilk's): a G runs the
+// moment its creator blocks, while its frame, and what it shares with its
+// creator, are still in this core's cache, and a program that starts
+// goroutines faster than they finish runs its tree of goroutines depth
+// first, where Go's FIFO runs it breadth first, each level started before
+// any of the next runs. What is alive at once is then a path of the tree
+// and its pending siblings instead of whole levels: skynet (1,111,111
+// goroutines, 10 children each) went from 18,300 page faults and 141-160 ms
+// at 1 P to 217 faults and 64 ms, and from 95-104 to 36 ms at 2 Ps
+// (docs/performance.md, "The run queue's order"). Thieves take the oldest
+// half of a ring, so what they move from the fresh ring is the largest
+// subtree not yet started.
+// Fairness: a fresh G waits for the Gs started after it on its P and theirs
+// (its subtree's later siblings, in a fork-join), or until a thief takes
+// it; that order is the point. Every other G waits in FIFO order, and at
+// most 1,024 of its P's schedules (runq's max_wait) plus 61 per overdue G
+// ahead of it: on a fair turn, every 61st tick half-way between two global
+// looks, the oldest of them runs first if it has waited that long, ahead of
+// fresh Gs and runnext. So a G readied by a timer or I/O is not held up by a
+// fork-join burst on its P for longer than that. Rejected: one ring for
+// both kinds with the same bound on its oldest G (the fair turns started
+// deferred subtrees early, each of which deferred others in turn: skynet at
+// 1 P took 5,100 page faults and 81 ms instead of 217 and 64).
+// yield() puts
 // the G on the global queue, as Go's Gosched does: on the local ring, a
 // yielding G whose worker thread the OS preempts would wait for that thread
 // while every other P, busy with its own yielder, never steals it (measured:
@@ -606,9 +636,11 @@ inline goroutine* scheduler::find_local(p_state& p)
         if (goroutine* g = fairness_step(p))
             return g;
 
-    // 2. Local: runnext (capped), then the ring.
+    // 2. Local: runnext (capped), then the ring's newest G, or its oldest
+    //    half-way between two fairness steps.
     bool from_next = false;
-    if (goroutine* g = p.runq_.get(p.runnext_streak < max_runnext_streak, from_next)) {
+    const bool fair_turn = p.schedtick % global_check_interval == global_check_interval / 2;
+    if (goroutine* g = p.runq_.get(p.runnext_streak < max_runnext_streak, from_next, fair_turn)) {
         p.runnext_streak = from_next ? p.runnext_streak + 1 : 0;
         return g;
     }
@@ -1106,9 +1138,9 @@ void scheduler::global_put_many(goroutine* const* gs, std::uint32_t n) noexcept
 // ---------------------------------------------------------------------------
 // Submitting work and waking Ps
 
-void scheduler::put_local(p_state& p, goroutine& g, bool next) noexcept
+void scheduler::put_local(p_state& p, goroutine& g, bool next, local_runq::entry_kind kind) noexcept
 {
-    if (p.runq_.put(&g, next, [this](goroutine* const* gs, std::uint32_t n) { global_put_many(gs, n); }))
+    if (p.runq_.put(&g, next, [this](goroutine* const* gs, std::uint32_t n) { global_put_many(gs, n); }, kind))
         wake_if_needed();
     // else it only filled runnext: this P runs it next, no wake (see "Submitting work")
 }
@@ -1165,7 +1197,7 @@ void scheduler::start_local(p_state& p, goroutine& g)
 {
     registry_.add(p.slots, g);
     p.live.store(p.live.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    put_local(p, g, false);
+    put_local(p, g, false, local_runq::entry_kind::fresh);
 }
 
 void scheduler::start_external(goroutine& g)

@@ -115,7 +115,8 @@ public:
     /// from any other thread (the global queue). Throws std::bad_alloc.
     void start_local(p_state& p, goroutine& g);
     void start_external(goroutine& g);
-    void put_local(p_state& p, goroutine& g, bool next) noexcept;
+    void put_local(p_state& p, goroutine& g, bool next,
+                   runq<goroutine>::entry_kind kind = runq<goroutine>::entry_kind::queued) noexcept;
     void global_put(goroutine& g) noexcept;
     void yield_put(p_state& p, goroutine& g) noexcept;
     /// The goroutine running on `p` has ended.

@@ -190,7 +190,9 @@ goro::task<> cancel_main(int* result)
     std::atomic<d::ring_op*> op{nullptr};
     goro::wait_group wg;
     wg.add(1);
-    goro::go(recv_parked(&server, &op, result, &wg)); // runs first at 1 P and parks
+    goro::go(recv_parked(&server, &op, result, &wg));
+    while (!op.load()) // published just before it parks in the recv (1 P: nothing runs in between)
+        co_await goro::yield();
     goro::go(canceller(&op));
     co_await wg.wait();
     pair.close();

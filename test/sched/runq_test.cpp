@@ -1,10 +1,11 @@
 // The local run queue (lib/sched/runq.hpp) at a tiny capacity, so overflow,
 // wrap-around and runnext edges are reached in a few operations, plus a
-// randomized multi-thread test: one owner pushes and pops while thieves steal;
-// every item must be taken exactly once. The tests tagged [policy] pin Go's
-// queueing choices (runnext first, the old runnext kicked to the tail, half
-// the ring per overflow and per steal, runnext stolen last), not just the
-// queue's correctness.
+// randomized multi-thread test: one owner pushes and pops at both ends while
+// thieves steal; every item must be taken exactly once. The tests tagged
+// [policy] pin the queueing choices (runnext first, the old runnext kicked to
+// the tail, fresh items newest first and queued ones oldest first, half the
+// ring per overflow and per steal, runnext stolen last), not just the queue's
+// correctness.
 #include "sched/runq.hpp"
 
 #include <catch2/catch.hpp>
@@ -39,6 +40,11 @@ bool put(small_q& q, item* it, bool next)
     return q.put(it, next, [](item* const*, std::uint32_t) { FAIL("unexpected overflow"); });
 }
 
+void put_fresh(small_q& q, item* it)
+{
+    q.put(it, false, [](item* const*, std::uint32_t) { FAIL("unexpected overflow"); }, small_q::entry_kind::fresh);
+}
+
 item* pop(small_q& q, bool allow_next = true)
 {
     bool from_next;
@@ -61,6 +67,95 @@ TEST_CASE("runq: FIFO order in the ring, runnext first", "[runq][policy]")
     CHECK(pop(q) == &b);
     CHECK(pop(q) == nullptr);
     CHECK((q.ring_empty() && !q.has_runnext()));
+}
+
+TEST_CASE("runq: fresh items run newest first, ahead of older queued ones", "[runq][policy]")
+{
+    small_q q;
+    item a{1}, b{2}, c{3}, d{4};
+    put(q, &a, false);
+    put(q, &b, false);
+    put_fresh(q, &c);
+    put_fresh(q, &d);
+    CHECK(pop(q) == &d);
+    CHECK(pop(q) == &c);
+    CHECK(pop(q) == &a); // the newest is queued now: oldest first
+    CHECK(pop(q) == &b);
+    CHECK(pop(q) == nullptr);
+}
+
+TEST_CASE("runq: fresh items run before queued ones, whichever came first", "[runq][policy]")
+{
+    small_q q;
+    item a{1}, b{2}, c{3};
+    put_fresh(q, &a);
+    put_fresh(q, &b);
+    put(q, &c, false);
+    CHECK(pop(q) == &b);
+    CHECK(pop(q) == &a);
+    CHECK(pop(q) == &c);
+}
+
+TEST_CASE("runq: a fair turn takes a queued item that waited too long, ahead of fresh items and runnext",
+          "[runq][policy]")
+{
+    goro::detail::runq<item, 4, 2> q; // max_wait: 2 gets
+    auto no_overflow = [](item* const*, std::uint32_t) { FAIL("unexpected overflow"); };
+    using kind = decltype(q)::entry_kind;
+    item a{1}, b{2}, c{3}, d{4}, e{5};
+    q.put(&a, false, no_overflow);
+    q.put(&b, false, no_overflow, kind::fresh);
+    q.put(&c, false, no_overflow, kind::fresh);
+    q.put(&d, false, no_overflow, kind::fresh);
+    bool from_next = false;
+    CHECK(q.get(true, from_next, true) == &d); // a waited 1 get: not too long
+    CHECK(q.get(true, from_next, false) == &c);
+    q.put(&e, true, no_overflow);
+    CHECK(q.get(true, from_next, false) == &e); // runnext first otherwise
+    CHECK(q.get(true, from_next, true) == &a);  // 4 gets: a fair turn takes it
+    CHECK_FALSE(from_next);
+    CHECK(q.get(true, from_next, true) == &b);
+    CHECK(q.get(true, from_next, true) == nullptr);
+}
+
+TEST_CASE("runq: a runnext kicked to the tail is queued, not fresh", "[runq][policy]")
+{
+    small_q q;
+    item a{1}, b{2}, c{3};
+    put(q, &a, false);
+    put(q, &b, true);
+    q.put(&c, true, [](item* const*, std::uint32_t) { FAIL("unexpected overflow"); },
+          small_q::entry_kind::fresh); // kicks b, which was readied, not started
+    CHECK(pop(q) == &c);
+    CHECK(pop(q) == &a);
+    CHECK(pop(q) == &b);
+}
+
+TEST_CASE("runq: stolen fresh items stay fresh; overflowed ones leave as plain items", "[runq][policy]")
+{
+    item it[5];
+    small_q q;
+    overflow_log log;
+    for (int i = 0; i < 4; ++i)
+        q.put(&it[i], false, log, small_q::entry_kind::fresh);
+    q.put(&it[4], false, log, small_q::entry_kind::fresh);
+    REQUIRE(log.items.size() == 3);
+    CHECK(log.items[0] == &it[0]); // untagged addresses
+    CHECK(log.items[1] == &it[1]);
+    CHECK(log.items[2] == &it[4]);
+    CHECK(pop(q) == &it[3]);
+    CHECK(pop(q) == &it[2]);
+
+    small_q v, t;
+    for (int i = 0; i < 4; ++i)
+        put_fresh(v, &it[i]);
+    CHECK(v.steal_into(t, false) == &it[1]); // the oldest half, it[0] and it[1]; runs the newer
+    put(t, &it[4], false);
+    CHECK(pop(t) == &it[0]); // still fresh on the thief: ahead of the queued it[4]
+    CHECK(pop(t) == &it[4]);
+    CHECK(pop(v) == &it[3]);
+    CHECK(pop(v) == &it[2]);
+    CHECK(pop(v) == nullptr);
 }
 
 TEST_CASE("runq: a new runnext kicks the old one to the tail", "[runq][policy]")
@@ -173,7 +268,7 @@ struct numbered_items {
 };
 } // namespace
 
-TEST_CASE("runq: randomized owner vs thieves, every item taken exactly once", "[runq][stress]")
+TEST_CASE("runq: randomized owner at both ends vs thieves, every item taken exactly once", "[runq][stress]")
 {
     constexpr int total = 200000;
     constexpr int thieves = 3;
@@ -195,8 +290,10 @@ TEST_CASE("runq: randomized owner vs thieves, every item taken exactly once", "[
             while (!done.load(std::memory_order_acquire)) {
                 if (item* it = owner_q.steal_into(mine, rng() % 2 == 0)) {
                     take(it);
-                    while (item* more = pop(mine))
-                        take(more);
+                    // Bounded: a corrupt queue must fail the checks, not spin.
+                    for (std::uint32_t k = 0; k < small_q::capacity; ++k)
+                        if (item* more = pop(mine))
+                            take(more);
                 } else {
                     std::this_thread::yield();
                 }
@@ -206,13 +303,19 @@ TEST_CASE("runq: randomized owner vs thieves, every item taken exactly once", "[
     std::mt19937 rng(42);
     overflow_log overflow;
     for (int i = 0; i < total; ++i) {
-        owner_q.put(&items[i], rng() % 3 == 0, overflow);
-        if (rng() % 2 == 0)
-            if (item* it = pop(owner_q, rng() % 2 == 0))
+        // Both kinds, so the owner pops at both ends: the newest-first pop's
+        // stamp against thieves holding an older head word.
+        const auto kind = rng() % 2 == 0 ? small_q::entry_kind::fresh : small_q::entry_kind::queued;
+        owner_q.put(&items[i], rng() % 3 == 0, overflow, kind);
+        if (rng() % 2 == 0) {
+            bool from_next = false;
+            if (item* it = owner_q.get(rng() % 2 == 0, from_next, rng() % 8 == 0))
                 take(it);
+        }
     }
-    while (item* it = pop(owner_q))
-        take(it);
+    for (std::uint32_t k = 0; k <= small_q::capacity; ++k)
+        if (item* it = pop(owner_q))
+            take(it);
     for (item* it : overflow.items)
         take(it);
     // Thieves may still hold items they stole; wait until all are accounted

@@ -216,9 +216,14 @@ TEST_CASE("cond: signal wakes exactly one waiter, the longest waiting (1 P)", "[
         gate g;
         goro::wait_group wg;
         wg.add(4);
+        // One at a time, so that they wait in this order whatever order the
+        // scheduler starts goroutines in.
         goro::go(wait_at(&g, 'a', true, &wg));
+        co_await until_waiting(&g, 1);
         goro::go(wait_at(&g, 'b', true, &wg));
+        co_await until_waiting(&g, 2);
         goro::go(wait_at(&g, 'c', true, &wg));
+        co_await until_waiting(&g, 3);
         goro::go(wait_at(&g, 'd', true, &wg));
         co_await until_waiting(&g, 4);
         std::string seen;

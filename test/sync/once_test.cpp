@@ -238,9 +238,10 @@ TEST_CASE("once: a function unfinished at the end of a run runs again in the nex
     auto first = [](goro::once* o, int* stuck_runs, goro::chan<int>* never, int* runs) -> goro::task<bool> {
         std::atomic<int> started{0}, returned{0};
         goro::go(call_stuck(o, stuck_runs, never, &started));
+        bool running = co_await yield_until_count(&started, 1); // the once is running
         goro::go(call_counting(o, runs, &started, &returned)); // parks: the once is running
         bool parked = co_await yield_until_count(&started, 2);
-        co_return parked && returned.load() == 0;
+        co_return running && parked && returned.load() == 0;
     };
     REQUIRE(rt.run(first(&o, &stuck_runs, &never, &runs)));
     CHECK(stuck_runs == 1);

@@ -153,8 +153,12 @@ TEST_CASE("semaphore: one release grants every head waiter that fits, and no fur
         goro::wait_group wg;
         co_await s.acquire(4);
         wg.add(3);
+        // One at a time, so that they queue in this order whatever order the
+        // scheduler starts goroutines in.
         goro::go(take(&s, 2, 'a', &log, &started, &wg));
+        co_await yield_until_count(&started, 1);
         goro::go(take(&s, 2, 'b', &log, &started, &wg));
+        co_await yield_until_count(&started, 2);
         goro::go(take(&s, 1, 'c', &log, &started, &wg));
         co_await yield_until_count(&started, 3);
         co_await yield_times(10);
