@@ -61,7 +61,9 @@ struct mutex_waiter {
 /// it instead of barging. The mutex returns to normal mode when a waiter that
 /// waited less than 1 ms, or the last waiter, takes it.
 ///
-/// The uncontended lock and unlock are one atomic compare-and-swap each.
+/// The uncontended lock and unlock are a load and one atomic
+/// compare-and-swap each. A goroutine that finds the lock held parks at
+/// once; it does not spin.
 ///
 /// When a run ends, a goroutine waiting for the lock is destroyed with it:
 /// one that unlock woke but that never ran gives back what the wake gave it
@@ -76,10 +78,10 @@ public:
     /// if the mutex is not locked.
     void unlock()
     {
-        std::uint32_t old = locked_bit;
-        // release: publishes the critical section to the next owner's acquire.
-        if (state_.compare_exchange_strong(old, 0, std::memory_order_release, std::memory_order_relaxed))
-            return;
+        // Read first, then one CAS from what was read: with waiters counted in
+        // the word, a CAS from `locked` alone would fail and cost a second
+        // locked instruction (docs/performance.md, "The mutex at two Ps").
+        std::uint32_t old = state_.load(std::memory_order_relaxed);
         // Locked, and nobody to wake (no waiter counted, or one is awake
         // already), not starving: clear `locked` inline, as Go's Unlock does
         // before it decides it must call unlockSlow.
@@ -87,7 +89,7 @@ public:
             ((old >> waiter_shift) == 0 || (old & woken_bit)) &&
             state_.compare_exchange_strong(old, old - locked_bit, std::memory_order_release,
                                            std::memory_order_relaxed))
-            return;
+            return; // release: publishes the critical section to the next owner's acquire
         unlock_slow(old);
     }
 
@@ -157,16 +159,15 @@ private:
     static constexpr std::uint32_t starving_bit = 4;
     static constexpr unsigned waiter_shift = 3;
 
-    /// The inline acquire: Go's fast-path CAS from 0, then, if that failed
-    /// only because goroutines are queued or one was woken, one CAS that
-    /// barges in as Go's lockSlow would (the lock is free and the mutex is
-    /// not starving). One atomic RMW when uncontended.
+    /// The inline acquire: the lock is free and the mutex is not starving,
+    /// then one CAS that sets `locked` in the word as read (Go's fast path
+    /// is a CAS from 0, which fails whenever waiters are counted and needs a
+    /// second CAS to barge in, as its lockSlow does). One load and one
+    /// atomic RMW.
     bool try_acquire() noexcept
     {
-        std::uint32_t old = 0;
+        std::uint32_t old = state_.load(std::memory_order_relaxed);
         // acquire: pairs with unlock's release.
-        if (state_.compare_exchange_strong(old, locked_bit, std::memory_order_acquire, std::memory_order_relaxed))
-            return true;
         return !(old & (locked_bit | starving_bit)) &&
                state_.compare_exchange_strong(old, old | locked_bit, std::memory_order_acquire,
                                               std::memory_order_relaxed);

@@ -11,7 +11,7 @@ namespace goro::inline GORO_ABI {
 namespace detail {
 struct [[nodiscard]] yield_awaiter {
     bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> leaf) const noexcept { yield_now(leaf); }
+    void await_suspend(std::coroutine_handle<> leaf) const noexcept { gosched(leaf); }
     void await_resume() const noexcept {}
 };
 } // namespace detail

@@ -153,11 +153,6 @@ W& waiter_of(parked_on& p) noexcept
     return *reinterpret_cast<W*>(reinterpret_cast<char*>(&p) - offsetof(W, parked));
 }
 
-/// Whether a goroutine waiting for a sync primitive should spin a little
-/// before parking (Go's sync_runtime_canSpin): another P runs goroutines, one
-/// of which may be about to release it. False outside a worker.
-bool can_spin_on_lock() noexcept;
-
 /// A fast pseudo-random number from the current P's generator (a per-thread
 /// one outside the runtime).
 std::uint32_t fastrand() noexcept;

@@ -68,7 +68,11 @@
 // (docs/performance.md).
 // A G picked from any source gets a fresh cooperative budget of 128: every
 // awaitable that completes without suspending spends one, and at zero the G
-// yields through the global queue, like yield() (detail::spend_budget).
+// yields to the back of its own P's queue (detail::yield_now): through the
+// global queue, as yield() goes, eight goroutines sharing a mutex at 2 Ps
+// were dealt out to both Ps every 128 locks and kept pulling its line
+// between the cores (tools/bench/mutex 21-22 ns a pair against 13-16 with
+// the local queue, docs/performance.md, "The mutex at two Ps").
 //
 // # Submitting work
 // ready() (a parked G woken by a channel, a wait_group, a join...) puts the G
@@ -104,7 +108,8 @@
 // deferred subtrees early, each of which deferred others in turn: skynet at
 // 1 P took 5,100 page faults and 81 ms instead of 217 and 64).
 // yield() puts
-// the G on the global queue, as Go's Gosched does: on the local ring, a
+// the G on the global queue, as Go's Gosched does (a G out of budget goes to
+// its own P's queue, see "Finding work"): on the local ring, a
 // yielding G whose worker thread the OS preempts would wait for that thread
 // while every other P, busy with its own yielder, never steals it (measured:
 // a yield ping-pong went from ~0.1 to ~4 us per round under a compile load).
@@ -1098,18 +1103,23 @@ void scheduler::global_put(goroutine& g) noexcept
     wake_if_needed();
 }
 
-// A G that yields (goro::yield, or its budget ran out) goes to the global
-// queue like any, but wakes a P only if its own P has other work to run
-// first: otherwise that P takes it straight back at its next look. Waking
-// there made an idle P spin, find nothing and park again, a membarrier
-// that interrupted the yielding P too, every 128 operations of a lone busy
+// A G that yields wakes a P only if its own P has other work to run first:
+// otherwise that P takes it straight back at its next look. Waking there
+// made an idle P spin, find nothing and park again, a membarrier that
+// interrupted the yielding P too, every 128 operations of a lone busy
 // goroutine (a fifth of the select_after benchmark's samples at 2 Ps). Go's
 // Gosched never wakes a P; a CPU-bound G behind others on its P still
-// reaches an idle one here.
-void scheduler::yield_put(p_state& p, goroutine& g) noexcept
+// reaches an idle one here. goro::yield() goes to the global queue, like
+// Gosched; a G whose budget ran out goes to the back of its own P's queue
+// (see "Submitting work").
+void scheduler::yield_put(p_state& p, goroutine& g, yield_to where) noexcept
 {
-    global_push(g);
-    if (!p.runq_.ring_empty() || p.runq_.has_runnext() || p.woken_head != p.woken_tail)
+    const bool others = !p.runq_.ring_empty() || p.runq_.has_runnext() || p.woken_head != p.woken_tail;
+    if (where == yield_to::global)
+        global_push(g);
+    else
+        p.runq_.put(&g, false, [this](goroutine* const* gs, std::uint32_t n) { global_put_many(gs, n); });
+    if (others)
         wake_if_needed();
 }
 
@@ -1321,14 +1331,26 @@ void request_stop_current() noexcept
         p->sched->request_stop();
 }
 
-void yield_now(std::coroutine_handle<> leaf) noexcept
+void gosched(std::coroutine_handle<> leaf) noexcept
 {
     goroutine* g = current_g_here();
     if (!g)
         fatal("goro::yield: awaited outside a goroutine");
     p_state* p = tls_p; // a running goroutine means a worker's P
     park(*g, leaf, wait_reason::yield, nullptr, [&] {
-        p->sched->yield_put(*p, *g);
+        p->sched->yield_put(*p, *g, scheduler::yield_to::global);
+        return true;
+    });
+}
+
+void yield_now(std::coroutine_handle<> leaf) noexcept
+{
+    goroutine* g = current_g_here();
+    if (!g)
+        fatal("goro: the cooperative budget ran out outside a goroutine");
+    p_state* p = tls_p;
+    park(*g, leaf, wait_reason::yield, nullptr, [&] {
+        p->sched->yield_put(*p, *g, scheduler::yield_to::local);
         return true;
     });
 }
@@ -1350,25 +1372,6 @@ std::uint32_t fastrand() noexcept
     __attribute__((tls_model("initial-exec"))) static thread_local std::uint64_t outside = 0x9e3779b97f4a7c15ull;
     p_state* p = tls_p;
     return std::uint32_t(next_random(p ? p->rng : outside) >> 32);
-}
-
-// Go's sync_runtime_canSpin, without its iteration cap (the caller counts):
-// spinning on a lock only makes sense if another P is running goroutines
-// (one of them may be about to release it); a snapshot. Go also requires an
-// empty local run queue; here the cooperative budget's yields keep local
-// queues busy, and that condition measured 2x slower on tools/bench/mutex
-// (the spin is bounded at a few microseconds either way).
-bool scheduler::others_running() const noexcept
-{
-    const std::uint32_t not_running =
-        npidle_.load(std::memory_order_relaxed) + nmspinning_.load(std::memory_order_relaxed);
-    return procs() > not_running + 1;
-}
-
-bool can_spin_on_lock() noexcept
-{
-    p_state* p = tls_p;
-    return p && p->sched->others_running();
 }
 
 bool spend_budget() noexcept

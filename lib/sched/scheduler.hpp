@@ -118,7 +118,10 @@ public:
     void put_local(p_state& p, goroutine& g, bool next,
                    runq<goroutine>::entry_kind kind = runq<goroutine>::entry_kind::queued) noexcept;
     void global_put(goroutine& g) noexcept;
-    void yield_put(p_state& p, goroutine& g) noexcept;
+    enum class yield_to : bool { global, local };
+    /// Queues a yielding G: on the global queue (goro::yield) or at the back
+    /// of p's own queue (its cooperative budget ran out).
+    void yield_put(p_state& p, goroutine& g, yield_to where) noexcept;
     /// The goroutine running on `p` has ended.
     void goroutine_finished(p_state& p, goroutine& g) noexcept;
     /// run() is destroying the goroutines of a finished run.
@@ -132,9 +135,6 @@ public:
     void add_timer_external(runtime_timer& t, std::int64_t when) noexcept;
 
     long num_goroutine() const noexcept;
-    /// Whether a P other than the caller's runs goroutines (a snapshot; Go's
-    /// sync_runtime_canSpin, see can_spin_on_lock in scheduler.cpp).
-    bool others_running() const noexcept;
     unsigned procs() const noexcept { return unsigned(ps_.size()); }
 
 private:

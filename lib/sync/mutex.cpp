@@ -9,13 +9,14 @@
 //   starving  starvation mode: unlock hands the lock to the front waiter;
 //             nobody else may take it, even while `locked` is clear.
 //   waiters   goroutines counted as parked (or about to park) on sema_.
-// Every change is one atomic RMW on the word; the fast paths are one CAS each
-// (lock: 0 -> locked, acquire; unlock: locked -> 0, release). No lock is
-// taken outside the semaphore's own spinlock.
+// Every change is one atomic RMW on the word; the fast paths are a load and
+// one CAS from the value read (lock: sets `locked`, acquire; unlock: clears
+// it, release), so waiters counted in the word cost no second CAS. No lock
+// is taken outside the semaphore's own spinlock.
 //
 // # Normal mode (lock_loop, Go's lockSlow)
-// A goroutine that finds the lock held first spins a little (below), then
-// adds itself to `waiters` by CAS and parks on sema_, at the back the first
+// A goroutine that finds the lock held adds itself to `waiters` by CAS and
+// parks on sema_ (it does not spin, below), at the back the first
 // time and at the FRONT when it has waited before. unlock clears `locked`;
 // if there are waiters and none is awake, it (unlock_slow) takes one off the
 // count, sets `woken` and releases one semaphore unit. The woken waiter does
@@ -32,17 +33,25 @@
 // a yield when the cooperative budget ran out, so lock() never yields while
 // holding a lock it just took.
 //
-// # Spinning
-// Go's active spinning: while the lock is held in normal mode, a contender
-// spins up to 4 rounds of 30 PAUSEs, re-reading the word between rounds,
-// provided another P runs goroutines (the holder may be one of them and about
-// to unlock; detail::can_spin_on_lock). A spinner sets `woken` if waiters are
-// queued, so unlock does not wake one of them for a lock the spinner is
-// about to take. Go also requires an empty local run queue; the budget's
-// yields keep ours busy, and with that condition tools/bench/mutex measured
-// twice as slow. Backing off between rounds (30, 60, 120 PAUSEs) measured no
-// different. The spin is bounded (about 4 us where PAUSE takes 33 ns) and
-// never runs on one P, where the holder cannot run meanwhile.
+// # No spinning
+// A goroutine that finds the lock held queues and parks at once; Go spins
+// first (4 rounds of 30 PAUSEs while another P runs goroutines). On this
+// project's 2-vCPU machine, where a PAUSE takes 18 ns and a cache line
+// crossing between the vCPUs 35-230 ns, a spinner that wins takes the lock
+// from a P that was re-taking it every few nanoseconds: the lock's line
+// then crossed every ~30 pairs, and tools/bench/mutex ran at 26 ns a pair
+// with spinning against 16 without (13 ns at one P), 255-300 against
+// 170-220 ns with ~100 ns of work between pairs. A parked waiter is readied
+// on the unlocking P and runs there, so the contenders gather on one P
+// instead of pulling the line back and forth. The cost is the case where
+// spinning pays, a lock held briefly between long stretches of work
+// (~300 ns of work a pair: 277-293 ns with spinning, 300-415 without, one P
+// 320): the parked waiter waits for the unlocker's P or a thief. Rejected
+// on the way (docs/performance.md, "The mutex at two Ps"): Go's rule of
+// spinning only with an empty local queue (29-31 ns), longer or
+// backed-off rounds (16-22 ns at no work, up to 380 ns with work), and
+// giving up the spin once the lock changed hands 8 times in a round
+// (21 ns).
 //
 // # Starvation mode
 // A waiter that wakes after waiting more than 1 ms (CLOCK_MONOTONIC since it
@@ -98,7 +107,7 @@
 // nothing; a concurrent misuse cannot make the word inconsistent.
 //
 // # Deviations from Go
-// - Spinning ignores the local run queue (see Spinning).
+// - No active spinning (see No spinning).
 // - No yield after a starvation handoff: unlock is not a suspension point.
 //   The new owner is readied into the unlocker's runnext and runs when the
 //   unlocker next suspends (or on another P, if one steals it).
@@ -106,7 +115,6 @@
 #include "sync/mutex_impl.hpp"
 
 #include "base/clock.hpp"
-#include "base/cpu_relax.hpp"
 #include "base/fatal.hpp"
 #include "sched/park.hpp"
 #include "sync/resume_hook.hpp"
@@ -119,11 +127,6 @@ namespace goro::inline GORO_ABI {
 using detail::mutex_access;
 
 namespace {
-
-// Go's active_spin and active_spin_cnt: 4 rounds of 30 pauses (about 1 us a
-// round on the machine of rt/cpu_relax.hpp).
-constexpr int active_spin = 4;
-constexpr int active_spin_pauses = 30;
 
 // Go's "starving = starving || waited > 1 ms", evaluated after a wake.
 void update_starving(detail::mutex_waiter& w) noexcept
@@ -166,23 +169,8 @@ bool mutex_access::lock_loop(mutex& mu, mutex_waiter& w) noexcept
         awoke = true;
     }
     bool clock_due = awoke; // `starving` not yet updated for this wake
-    int spins = 0;
     std::uint32_t old = state.load(std::memory_order_relaxed);
     for (;;) {
-        // Go's active spinning: while the lock is held in normal mode, spin a
-        // few rounds before queueing if another P runs goroutines (the holder
-        // may be one of them). Setting `woken` tells unlock not to wake a
-        // parked waiter, since we mean to take the lock.
-        if ((old & (locked | starving)) == locked && spins < active_spin && can_spin_on_lock()) {
-            if (!awoke && !(old & woken) && (old >> waiter_shift) != 0 &&
-                state.compare_exchange_weak(old, old | woken, std::memory_order_relaxed, std::memory_order_relaxed))
-                awoke = true;
-            for (int i = 0; i < active_spin_pauses; ++i)
-                detail::cpu_relax();
-            ++spins;
-            old = state.load(std::memory_order_relaxed);
-            continue;
-        }
         if (clock_due && (old & locked)) {
             update_starving(w); // about to queue again: did we wait too long?
             clock_due = false;
@@ -216,7 +204,6 @@ bool mutex_access::lock_loop(mutex& mu, mutex_waiter& w) noexcept
         if (after_wake(state, w))
             return false;
         awoke = clock_due = true;
-        spins = 0;
         old = state.load(std::memory_order_relaxed);
     }
 }

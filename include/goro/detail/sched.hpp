@@ -28,7 +28,12 @@ GORO_API void start_goroutine(goroutine& g, const char* who);
 GORO_API void ready(goroutine& g) noexcept;
 
 /// Parks the running goroutine at `leaf` and queues it on the global run
-/// queue (Gosched).
+/// queue (goro::yield, Go's Gosched).
+GORO_API void gosched(std::coroutine_handle<> leaf) noexcept;
+
+/// Parks the running goroutine at `leaf` and queues it at the back of its
+/// P's own run queue: its cooperative budget ran out (or the stack guard
+/// needs the stack unwound), and it stays where its data is cached.
 GORO_API void yield_now(std::coroutine_handle<> leaf) noexcept;
 
 /// Spends one unit of the cooperative budget of the running goroutine. Returns
