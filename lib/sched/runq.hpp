@@ -292,7 +292,7 @@ private:
     std::uint32_t since_[Capacity] = {}; // owner only: the clock when each slot was filled
 };
 
-template <class Item, std::uint32_t Capacity = 256, std::uint32_t MaxWait = 1024>
+template <class Item, std::uint32_t Capacity, std::uint32_t MaxWait = 1024>
 class runq {
 public:
     static constexpr std::uint32_t capacity = Capacity;

@@ -25,6 +25,15 @@ namespace goro::inline GORO_ABI::detail {
 
 class scheduler;
 
+/// A P's local run queue: rings of 1,024 slots, four times Go's 256. A full
+/// ring hands its older half to the global queue, from which every P takes,
+/// so each overflow deals a P's queued goroutines out over all Ps again; a
+/// pipeline that keeps more stages runnable than the ring holds (the prime
+/// sieve, late in its run) was scattered that way until nearly every stage
+/// handed its value to a stage on the other P (docs/performance.md, "Run
+/// queue overflow").
+using local_runq = runq<goroutine, 1024>;
+
 /// A P: what a worker needs to run goroutines. Each worker thread owns one P
 /// for the runtime's whole run (M and P are bound; see "Ps and Ms").
 struct p_state {
@@ -54,7 +63,7 @@ struct p_state {
     std::array<goroutine*, p_netpoll::batch> polled; // goroutines a poll readied
 
     // --- Shared ---
-    runq<goroutine> runq_;                   // see runq.hpp for its protocol
+    local_runq runq_;                         // see runq.hpp for its protocol
     std::atomic<goroutine*> current{nullptr}; // running G; owner stores, thieves peek (runnext back-off)
     std::atomic<std::int64_t> live{0};        // Gs started minus finished here; owner writes, anyone sums
     std::atomic<bool> idle{false};            // on scheduler::idle_; written under scheduler::mu_
@@ -116,7 +125,7 @@ public:
     void start_local(p_state& p, goroutine& g);
     void start_external(goroutine& g);
     void put_local(p_state& p, goroutine& g, bool next,
-                   runq<goroutine>::entry_kind kind = runq<goroutine>::entry_kind::queued) noexcept;
+                   local_runq::entry_kind kind = local_runq::entry_kind::queued) noexcept;
     void global_put(goroutine& g) noexcept;
     enum class yield_to : bool { global, local };
     /// Queues a yielding G: on the global queue (goro::yield) or at the back
@@ -179,8 +188,6 @@ private:
     std::unique_ptr<shared_epoll> epoll_set_; // epoll backend: made by the first run; outlives the Ps' pollers
     std::vector<std::unique_ptr<p_state>> ps_;
     std::vector<std::uint32_t> coprimes_; // steal orders: start + k*step mod procs
-
-    using local_runq = runq<goroutine>;
 
     // --- Guarded by mu_ (every critical section is O(1) but for the idle
     // list's erase, which is O(procs)) ---
