@@ -24,9 +24,14 @@
 //     (see "Timers").
 //  1. Every 61st tick, one G from the global queue, so two Gs readying each
 //     other through runnext cannot starve the global queue.
-//  2. The local runnext slot, unless it already ran 3 times in a row (a
+//  2. The local runnext slot, unless it already ran 16 times in a row (a
 //     stackless G cannot be preempted, so without this cap a ping-pong pair
-//     would hold the P forever), then the newest G started on this P, then
+//     would hold the P forever; Go bounds the pair by its 10 ms time slice).
+//     A cap of 3 cut every pipeline of goroutines handing values on through
+//     runnext after three stages for the oldest queued G, whose frame is
+//     cold: the prime sieve ran 13% slower than with 16 to 64, and ring,
+//     skynet and ping-pong were the same (docs/performance.md, "The runnext
+//     cap"). Then the newest G started on this P, then
 //     the oldest of the other local Gs (runq.hpp). Half-way between two
 //     global looks (a fair turn), the oldest of those others first if it
 //     has waited through more than 1,024 of the P's schedules (see

@@ -97,7 +97,7 @@ class scheduler {
 public:
     static constexpr std::int32_t budget_per_slice = 128;
     static constexpr std::uint32_t global_check_interval = 61;
-    static constexpr std::uint32_t max_runnext_streak = 3;
+    static constexpr std::uint32_t max_runnext_streak = 16; // see find_local, step 2
     static constexpr std::int64_t spin_before_park_ns = 20'000;
     static constexpr std::int64_t useful_busy_ns = 100'000;
     static constexpr std::uint32_t max_steal_backoff_shift = 5; // back-off up to 1us << 5 = 32us
