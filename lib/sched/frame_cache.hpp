@@ -2,14 +2,23 @@
 // touch no shared state in the common case. Channels are allocated here too
 // (lib/chan/chan.cpp, from_frame_cache).
 //
-// Frames are rounded up to a size class and come from malloc. Each P keeps a
-// free list per class; a frame freed on another P than the one that allocated
-// it lands in the freeing P's list. To keep a producer P / consumer P pair from
-// growing one list forever, a list longer than `max_cached` hands a batch of
-// `batch` frames to the shared central list of its class, and an empty list
+// Frames are rounded up to a size class and come from malloc. Each P keeps,
+// per class, a stack of free frames: an array of pointers, not a list linked
+// through the frames. A frame freed on another P than the one that allocated
+// it lands in the freeing P's stack. To keep a producer P / consumer P pair
+// from growing one stack forever, a full stack (`capacity`) hands its oldest
+// `batch` frames to the shared central list of its class, and an empty one
 // refills from there before calling malloc. Every cached block is a malloc'd
 // block of exactly its class size, so a frame can be freed by any P, by a
 // thread outside the runtime (plain free), or after the runtime is gone.
+//
+// Why arrays: the frames a P takes from the central list were freed on
+// another P, so their lines sit in that P's cache. Popping a linked list
+// reads each frame to find the next, one cross-core miss after another, and
+// that chain was 38% of the spawn benchmark at two Ps (the spawning P
+// allocates, the other runs and frees). From an array the next frames'
+// addresses are known, and alloc prefetches a few ahead for writing, so the
+// misses overlap (docs/performance.md, "Free frames in arrays").
 //
 // Fresh frames are malloc'd a run at a time, and the pages under the run are
 // populated with one madvise(MADV_POPULATE_WRITE) instead of one page fault
@@ -34,10 +43,6 @@
 
 namespace goro::inline GORO_ABI::detail {
 
-struct free_frame {
-    free_frame* next;
-};
-
 /// Size classes: 32-byte steps to 1 KiB, then 256-byte steps to 4 KiB.
 /// Larger frames bypass the caches.
 struct frame_classes {
@@ -56,30 +61,35 @@ struct frame_classes {
     }
 };
 
-/// Shared by all Ps of a runtime: batches of free frames per size class.
+/// Shared by all Ps of a runtime: free frames per size class, handed over
+/// in batches.
 class central_frame_cache {
 public:
     ~central_frame_cache();
-    /// Puts a linked list of `n` frames of class `cls`.
-    void put_batch(std::size_t cls, free_frame* head, free_frame* tail, std::uint32_t n) noexcept;
-    /// Takes up to one batch of class `cls`; returns its length (0 if none).
-    std::uint32_t take_batch(std::size_t cls, free_frame*& head) noexcept;
+    /// Takes the `n` (at most frame_cache::batch) frames of class `cls` at
+    /// `frames` (copies the pointers).
+    void put_batch(std::size_t cls, void* const* frames, std::uint32_t n) noexcept;
+    /// Copies one batch of class `cls` (at most frame_cache::batch frames)
+    /// to `into`; returns how many (0: none).
+    std::uint32_t take_batch(std::size_t cls, void** into) noexcept;
 
 private:
+    /// `n` frames' addresses in a block of frame_cache::batch slots.
     struct batch {
-        free_frame* head;
+        void** frames;
         std::uint32_t n;
     };
     std::mutex mu_;
-    std::vector<batch> lists_[frame_classes::count]; // guarded by mu_
+    std::vector<batch> batches_[frame_classes::count]; // guarded by mu_
+    std::vector<void**> spare_;                        // emptied blocks, for the next put; guarded by mu_
 };
 
 /// One per P; owner thread only.
 class frame_cache {
 public:
-    static constexpr std::uint32_t max_cached = 512;
+    static constexpr std::uint32_t capacity = 512; // frames one class's stack holds
+    static constexpr std::uint32_t batch = 256;    // frames moved to or from the central list at once
     static constexpr std::size_t max_fresh_bytes = 64 * 1024;
-    static constexpr std::uint32_t batch = 256;
 
     explicit frame_cache(central_frame_cache& central) noexcept : central_(central) {}
     ~frame_cache();
@@ -90,13 +100,18 @@ public:
     void free(void* frame, std::size_t size) noexcept;
 
 private:
+    /// alloc with class `cls`'s stack empty: a batch from the central list,
+    /// else a fresh run; returns one frame. Throws std::bad_alloc.
+    void* refill(std::size_t cls);
     /// Mallocs a run of fresh frames of class `cls` (see the top of this
-    /// file), returns one and caches the rest; throws std::bad_alloc if not
+    /// file), returns one and stacks the rest; throws std::bad_alloc if not
     /// even one could be had.
     void* alloc_fresh(std::size_t cls);
+    /// The stack of class `cls`, made on first use; nullptr if out of memory.
+    void** stack_of(std::size_t cls) noexcept;
 
     central_frame_cache& central_;
-    free_frame* lists_[frame_classes::count] = {};
+    void** stacks_[frame_classes::count] = {}; // `capacity` slots each, or nullptr until used
     std::uint32_t counts_[frame_classes::count] = {};
     std::uint32_t fresh_run_[frame_classes::count] = {}; // frames in the next fresh run; 0 means 1
 };

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -90,17 +91,20 @@ TEST_CASE("select: a parked select takes exactly one value", "[select]")
                 wg->done();
             }, ch, ch == a ? 1 : ch == b ? 2 : 3, &wg);
         int got = co_await h;
-        // The two senders the select did not take are still parked: drain them.
+        // The two senders the select did not take send (or wait to send) on
+        // their channels: receive their values. Had the select taken a second
+        // value, one of these receives would find no sender; the timeout only
+        // turns that hang into a failure.
         int drained = 0;
-        for (auto ch : {a, b, c})
-            if (auto v = ch.try_recv())
-                drained += *v;
-        for (int i = 0; i < 1000 && drained + got % 100 != 6; ++i) {
-            co_await goro::yield();
-            for (auto ch : {a, b, c})
-                if (auto v = ch.try_recv())
-                    drained += *v;
-        }
+        const goro::chan<int> chans[] = {a, b, c};
+        for (int i = 0; i < 3; ++i)
+            if (i != got / 100) {
+                auto r = co_await goro::select(chans[i].recv(), goro::after(std::chrono::seconds(60)));
+                if (r.index() == 0 && r.get<0>())
+                    drained += *r.get<0>();
+                else
+                    co_return std::string("a sender's value is missing");
+            }
         co_await wg.wait();
         co_return std::to_string(got % 100 + drained) + (got / 100 == got % 100 - 1 ? "ok" : "bad");
     };

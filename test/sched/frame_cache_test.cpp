@@ -95,3 +95,27 @@ TEST_CASE("frames past the largest class go to malloc at their own size", "[fram
     REQUIRE(f[size - 1] == 0x5a);
     cache.free(f, size);
 }
+
+TEST_CASE("frames one cache gives up reach another through the central lists", "[frame_cache]")
+{
+    central_frame_cache central;
+    frame_cache producer(central);
+    frame_cache consumer(central);
+    frame_cache third(central);
+    // The consumer frees what the producer allocated, as when one P spawns
+    // and another runs: past its capacity it hands batches to the central
+    // list, from which a cache with none of its own refills before it takes
+    // fresh memory.
+    const std::size_t n = 3 * frame_cache::capacity;
+    auto first = take_and_check(producer, 200, n);
+    for (unsigned char* f : first)
+        consumer.free(f, 200);
+    std::sort(first.begin(), first.end());
+    auto again = take_and_check(third, 200, frame_cache::capacity); // central holds at least n - capacity
+    std::size_t reused = 0;
+    for (unsigned char* f : again)
+        reused += std::binary_search(first.begin(), first.end(), f);
+    REQUIRE(reused == again.size());
+    for (unsigned char* f : again)
+        third.free(f, 200);
+}
