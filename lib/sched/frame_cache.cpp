@@ -11,6 +11,7 @@
 #include <new>
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 namespace goro::inline GORO_ABI::detail {
 
@@ -35,7 +36,7 @@ void populate(void* p, std::size_t n) noexcept
 {
     if (!populate_works.load(std::memory_order_relaxed))
         return;
-    const std::uintptr_t page = 4096;
+    static const std::uintptr_t page = std::uintptr_t(sysconf(_SC_PAGESIZE)); // madvise wants page-aligned bounds
     const std::uintptr_t lo = (reinterpret_cast<std::uintptr_t>(p) + page - 1) & ~(page - 1);
     const std::uintptr_t hi = (reinterpret_cast<std::uintptr_t>(p) + n) & ~(page - 1);
     if (hi <= lo)

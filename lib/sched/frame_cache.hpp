@@ -25,7 +25,7 @@
 // each: on the VMs this project is measured on, a page fault costs about
 // 10 us and a populated page about 5 (docs/performance.md, "Fresh memory").
 // A class's run starts at one frame and doubles with each refill that finds
-// no cached frame, up to about 64 KiB, so a program that starts a handful of
+// no cached frame, up to about 64 KiB or `capacity` frames, so a program that starts a handful of
 // goroutines does not fill its caches with frames it never uses.
 //
 // Under AddressSanitizer (meson option frame_cache=auto) frames go straight to
