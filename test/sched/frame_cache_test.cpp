@@ -90,9 +90,10 @@ TEST_CASE("frames past the largest class go to malloc at their own size", "[fram
     central_frame_cache central;
     frame_cache cache(central);
     const std::size_t size = frame_classes::max_size + 1;
+    // A block shorter than `size` fails here under AddressSanitizer (the
+    // write past its end), and one the cache kept would leak (LeakSanitizer).
     auto* f = static_cast<unsigned char*>(cache.alloc(size));
     std::memset(f, 0x5a, size);
-    REQUIRE(f[size - 1] == 0x5a);
     cache.free(f, size);
 }
 
