@@ -1,7 +1,7 @@
 // detail::futex_lock: mutual exclusion under contention from more threads
 // than cores (so holders get preempted and waiters reach the futex sleep),
-// checked with a non-atomic counter that any overlap would corrupt, and
-// try_lock's contract.
+// checked with a non-atomic counter that any overlap would corrupt;
+// try_lock's contract; the spin schedule's test of a quiet lock.
 #include <goro/detail/futex_lock.hpp>
 
 #include <catch2/catch.hpp>
@@ -40,4 +40,19 @@ TEST_CASE("futex_lock: try_lock fails while held", "[futex_lock]")
     lock.unlock();
     CHECK(lock.try_lock());
     lock.unlock();
+}
+
+TEST_CASE("futex_lock: a waiter's politeness test tells a released lock from a passed-on one", "[futex_lock]")
+{
+    using goro::detail::futex_lock;
+    // The state counts transitions: odd while held, even while free.
+    CHECK(futex_lock::free_and_quiet(4, 4));       // free at both looks, untouched
+    CHECK(futex_lock::free_and_quiet(5, 6));       // held, then released once
+    CHECK_FALSE(futex_lock::free_and_quiet(5, 7)); // still held, by the next taker
+    CHECK_FALSE(futex_lock::free_and_quiet(5, 5)); // still held
+    CHECK_FALSE(futex_lock::free_and_quiet(5, 8)); // released, taken again, released
+    CHECK_FALSE(futex_lock::free_and_quiet(4, 6)); // taken and released in between
+    // The counter wraps: only the difference counts.
+    CHECK(futex_lock::free_and_quiet(0xffffffffu, 0));
+    CHECK_FALSE(futex_lock::free_and_quiet(0xfffffffeu, 2));
 }

@@ -1,5 +1,5 @@
 // The light half of the runtime's asymmetric StoreLoad barrier; the design is
-// at the top of lib/rt/barrier.hpp. Public only because futex_lock::unlock,
+// at the top of lib/base/barrier.hpp. Public only because futex_lock::unlock,
 // which pairs with it, is inline.
 #pragma once
 
