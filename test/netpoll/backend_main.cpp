@@ -1,10 +1,9 @@
 // The Catch2 main of the poller tests built for one backend
 // (GORO_TEST_NETPOLL_BACKEND): when that backend is io_uring and the kernel
 // here cannot give it, the binary exits 77, which meson counts as skipped.
-#define CATCH_CONFIG_RUNNER
 #include "netpoll/probe.hpp"
+#include "support/catch_session.hpp"
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
 
 #include <string_view>
@@ -18,5 +17,5 @@ int main(int argc, char** argv)
             return 77;
         }
     }
-    return Catch::Session().run(argc, argv);
+    return goro_test::run_catch_session(argc, argv);
 }

@@ -4,8 +4,8 @@
 // epoll, say why on stderr, and work; forcing io_uring there must panic.
 // Skipped (exit 77) where this kernel or architecture cannot install such a
 // filter.
-#define CATCH_CONFIG_RUNNER
 #include "child.hpp"
+#include "support/catch_session.hpp"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -49,5 +49,5 @@ int main(int argc, char** argv)
         fmt::print("skipped: this kernel or architecture cannot install a seccomp filter that returns an errno\n");
         return 77;
     }
-    return Catch::Session().run(argc, argv);
+    return goro_test::run_catch_session(argc, argv);
 }
