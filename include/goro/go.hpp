@@ -399,7 +399,7 @@ public:
         join_handle& self;
         detail::parked_on parked{};
 
-        bool await_ready() const noexcept { return self.done() && detail::spend_budget(); }
+        bool await_ready() const noexcept { return self.done() && detail::take_budget(); }
         bool await_suspend(std::coroutine_handle<> leaf)
         {
             return detail::join_park(self.h_.promise(), leaf, parked);

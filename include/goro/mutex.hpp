@@ -120,7 +120,7 @@ public:
         }
         bool await_ready() noexcept
         {
-            if (!detail::spend_budget()) {
+            if (!detail::take_budget()) {
                 at = phase::out_of_budget;
                 return false;
             }

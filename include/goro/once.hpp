@@ -111,7 +111,7 @@ public:
         bool await_ready()
         {
             if (o.done()) {
-                if (detail::spend_budget())
+                if (detail::take_budget())
                     return true;
                 out_of_budget = true;
                 return false;

@@ -163,7 +163,7 @@ private:
     bool lock_slow(detail::rw_waiter& w, std::coroutine_handle<> leaf);
     bool rlock_fast(detail::rw_waiter& w) noexcept
     {
-        if (!detail::spend_budget()) {
+        if (!detail::take_budget()) {
             w.next = detail::rw_waiter::step::yield;
             return false;
         }

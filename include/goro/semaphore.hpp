@@ -79,7 +79,7 @@ public:
         }
         bool await_ready() noexcept
         {
-            if (!detail::spend_budget()) {
+            if (!detail::take_budget()) {
                 w.phase = detail::semaphore_waiter::phase_t::out_of_budget;
                 return false;
             }

@@ -48,7 +48,7 @@ public:
         wait_group& wg;
         detail::sema_waiter node;
 
-        bool await_ready() const noexcept { return wg.count() == 0 && detail::spend_budget(); }
+        bool await_ready() const noexcept { return wg.count() == 0 && detail::take_budget(); }
         bool await_suspend(std::coroutine_handle<> leaf) { return wg.park(node, leaf); }
         void await_resume() const noexcept {}
     };

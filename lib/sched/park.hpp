@@ -92,16 +92,15 @@ inline goroutine& running_g(const char* what)
 }
 
 /// spend_budget: false when the running goroutine's budget is spent (it must
-/// yield); true outside the runtime.
+/// yield); true outside the runtime. The library's code is never a
+/// coroutine, so it reads `budget` inline under any compiler.
 inline bool spend_budget_here() noexcept
 {
-    p_state* p = tls_p;
-    if (!p)
+    if (budget > 0) [[likely]] {
+        --budget;
         return true;
-    if (p->budget <= 0)
-        return false;
-    --p->budget;
-    return true;
+    }
+    return tls_p == nullptr;
 }
 
 /// completed: for an await_suspend whose operation completed without parking.

@@ -4,8 +4,9 @@
 // G  a goroutine: the root frame of a goro::task handed to go/spawn. Its
 //    promise is the control block (include/goro/detail/goroutine.hpp).
 // P  a processor: a local run queue with a runnext slot (runq.hpp), a frame
-//    cache (frame_cache.hpp), a netpoller it waits in when idle (netpoll.hpp),
-//    a tick and a budget.
+//    cache (frame_cache.hpp), a netpoller it waits in when idle (netpoll.hpp)
+//    and a tick. The running G's cooperative budget is a thread_local of the
+//    M (detail::budget), which users' awaitables read inline.
 // M  a worker thread. Unlike Go, each M owns one P for the whole run: a
 //    stackless G can only leave its thread at a suspension point, so Go's
 //    handoff of a P between Ms buys nothing here yet (blocking calls will get
@@ -337,6 +338,9 @@ namespace goro::inline GORO_ABI::detail {
 // initial-exec: libgoro is linked, not dlopen'ed, so its TLS sits in the
 // static block and needs no __tls_get_addr call.
 constinit __attribute__((tls_model("initial-exec"))) thread_local p_state* tls_p = nullptr;
+// The running G's budget (detail/sched.hpp): exported, and read inline by
+// awaitables that g++ compiles into users' code.
+constinit __attribute__((tls_model("initial-exec"))) thread_local std::int32_t budget = 0;
 
 namespace {
 
@@ -585,7 +589,7 @@ void scheduler::worker_main(p_state& p)
             p.busy_since = monotonic_ns();
         }
         ++p.schedtick;
-        p.budget = budget_per_slice;
+        budget = budget_per_slice;
         p.current.store(g, std::memory_order_relaxed);
         g->reason = wait_reason::none;
         g->wait = nullptr;

@@ -47,7 +47,6 @@ struct p_state {
     std::uint64_t rng;
     std::uint32_t schedtick = 0;      // goroutines run so far
     std::uint32_t runnext_streak = 0; // consecutive runs taken from runnext
-    std::int32_t budget = 0;          // cooperative budget left in this slice
     bool spinning = false;            // counted in scheduler::nmspinning_
     // (These three fill the padding before spin_until: adding them moved
     // the run queue and cost the select benchmark 3 ns at one P.)

@@ -8,6 +8,7 @@
 #include <goro/detail/goroutine.hpp>
 
 #include <coroutine>
+#include <cstdint>
 
 namespace goro::inline GORO_ABI::detail {
 
@@ -36,17 +37,42 @@ GORO_API void gosched(std::coroutine_handle<> leaf) noexcept;
 /// needs the stack unwound), and it stays where its data is cached.
 GORO_API void yield_now(std::coroutine_handle<> leaf) noexcept;
 
+/// The cooperative budget left in the slice of the goroutine this worker
+/// thread runs: the scheduler sets it to 128 before each resume. Always 0 on
+/// a thread that runs no goroutine.
+GORO_API extern constinit __attribute__((tls_model("initial-exec"))) thread_local std::int32_t budget;
+
 /// Spends one unit of the cooperative budget of the running goroutine. Returns
 /// false when the budget is exhausted: the caller must then suspend through
-/// yield_now instead of completing synchronously.
+/// yield_now instead of completing synchronously. True on a thread that runs
+/// no goroutine. Out of line; awaitables call take_budget.
 GORO_API bool spend_budget() noexcept;
+
+/// spend_budget, inline where that is safe. g++ lowers a coroutine before it
+/// optimizes, so a read of `budget` in an awaiter never outlives a
+/// suspension; clang may keep a thread_local's address across one
+/// (llvm#47179), so code it builds calls out. Inline, the budget check of a
+/// channel operation that completes at once costs a few instructions instead
+/// of a call through the PLT (docs/performance.md, "The budget inline").
+inline bool take_budget() noexcept
+{
+#if defined(__clang__)
+    return spend_budget();
+#else
+    if (budget > 0) [[likely]] {
+        --budget;
+        return true;
+    }
+    return spend_budget();
+#endif
+}
 
 /// For an await_suspend whose operation completed without parking: spends
 /// one unit of the cooperative budget and returns false (resume now), or,
 /// with no budget left, yields the goroutine and returns true.
 inline bool completed(std::coroutine_handle<> leaf) noexcept
 {
-    if (spend_budget())
+    if (take_budget())
         return false;
     yield_now(leaf);
     return true;
