@@ -68,7 +68,10 @@ namespace goro::inline GORO_ABI::detail {
 // forms below instead, which read it with no call: together about 2 ns of a
 // channel handoff's 33 (docs/performance.md, "Inline scheduler hooks"); the
 // exported ones are built on them. They are plain functions, never
-// coroutines, so no read of tls_p outlives a suspension.
+// coroutines, so no read of tls_p outlives a suspension. The budget is the
+// exception to "only the library": it is a thread_local of its own
+// (detail::budget), which g++-built awaitables spend inline too
+// (detail::take_budget).
 
 /// The P this thread's worker owns; nullptr on any other thread. constinit:
 /// without it every use outside scheduler.cpp goes through a check for a
@@ -96,11 +99,7 @@ inline goroutine& running_g(const char* what)
 /// coroutine, so it reads `budget` inline under any compiler.
 inline bool spend_budget_here() noexcept
 {
-    if (budget > 0) [[likely]] {
-        --budget;
-        return true;
-    }
-    return tls_p == nullptr;
+    return spend_budget_locally() || tls_p == nullptr;
 }
 
 /// completed: for an await_suspend whose operation completed without parking.

@@ -48,6 +48,17 @@ GORO_API extern constinit __attribute__((tls_model("initial-exec"))) thread_loca
 /// no goroutine. Out of line; awaitables call take_budget.
 GORO_API bool spend_budget() noexcept;
 
+/// The budget step every spender shares: spends one unit of `budget` if any
+/// is left. Only where reading `budget` inline is safe (take_budget).
+inline bool spend_budget_locally() noexcept
+{
+    if (budget > 0) [[likely]] {
+        --budget;
+        return true;
+    }
+    return false;
+}
+
 /// spend_budget, inline where that is safe. g++ lowers a coroutine before it
 /// optimizes, so a read of `budget` in an awaiter never outlives a
 /// suspension; clang may keep a thread_local's address across one
@@ -59,11 +70,7 @@ inline bool take_budget() noexcept
 #if defined(__clang__)
     return spend_budget();
 #else
-    if (budget > 0) [[likely]] {
-        --budget;
-        return true;
-    }
-    return spend_budget();
+    return spend_budget_locally() || spend_budget();
 #endif
 }
 
